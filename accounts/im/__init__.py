@@ -1,0 +1,5 @@
+"""Tencent IM's account REST API: client, errors, UserSig, validation, sandbox.
+
+Nothing in this package imports Django models: it knows HTTP, JSON and
+signatures only, so it can be tested and reused on its own.
+"""

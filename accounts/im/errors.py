@@ -1,0 +1,189 @@
+"""The API's error classes and the one table of codes, each with a sentence for people.
+
+The table is the single source for the client (which exception to raise), the
+pipeline (what to do next) and the UI (what to tell a person).
+"""
+
+import enum
+import re
+from dataclasses import dataclass
+
+
+class ErrorClass(enum.StrEnum):
+    TRANSIENT = "transient"  # try again later, with backoff
+    RATE_LIMITED = "rate_limited"  # transient, and our limiter should have prevented it
+    QUOTA = "quota"  # the app's account cap: stop the job
+    CONFIGURATION = "configuration"  # our settings or signature: stop and tell admins
+    INVALID_REQUEST = "invalid_request"  # the data: will not succeed as it is
+    ACCOUNT_PERMANENT = "account_permanent"  # this account cannot be imported now
+    ACCOUNT_MISSING = "account_missing"  # delete of an account IM does not have
+    UNKNOWN = "unknown"  # a code not in the table: retried a bounded number of times
+
+
+@dataclass(frozen=True)
+class CodeInfo:
+    code: int
+    error_class: ErrorClass
+    sentence: str
+
+
+_T, _R, _Q = ErrorClass.TRANSIENT, ErrorClass.RATE_LIMITED, ErrorClass.QUOTA
+_C, _I = ErrorClass.CONFIGURATION, ErrorClass.INVALID_REQUEST
+
+# Codes the network layer reports itself; they never come from Tencent.
+NETWORK_ERROR = -1
+TIMEOUT = -2
+HTTP_ERROR = -3
+BAD_RESPONSE = -4
+
+_TABLE = [
+    (NETWORK_ERROR, _T, "Could not reach the IM service (network error). It will be retried."),
+    (TIMEOUT, _T, "IM did not answer in time; whether the request was applied is checked before any retry."),
+    (HTTP_ERROR, _T, "The IM service answered with an HTTP error (e.g. 502). It will be retried."),
+    (BAD_RESPONSE, _T, "The IM service answered with something that is not its JSON. It will be retried."),
+    (60002, _I, "IM could not parse the HTTP request."),
+    (60003, _I, "IM could not parse the request's JSON."),
+    (60004, _C, "The admin account or signature in the request URL is wrong. Check IM_ADMIN_IDENTIFIER and IM_SECRET_KEY."),
+    (60005, _C, "The admin account or signature in the request is wrong. Check IM_ADMIN_IDENTIFIER and IM_SECRET_KEY."),
+    (60006, _C, "The SDKAppID is invalid or disabled. Check IM_SDKAPPID and the app in the IM console."),
+    (60007, _R, "Too many calls per second to this API. It will be retried more slowly."),
+    (60008, _T, "The IM service timed out. It will be retried."),
+    (60009, _I, "Wrong API path."),
+    (60010, _C, "The identifier is not an app admin. Set IM_ADMIN_IDENTIFIER to an admin account."),
+    (60011, _R, "Too many calls per second for this app. It will be retried more slowly."),
+    (60012, _C, "The SDKAppID is missing from the request. Check IM_SDKAPPID."),
+    (60015, _I, "A field has the wrong type (UserID must be a string)."),
+    (60016, _C, "This request is disabled for the app in the IM console."),
+    (60017, _C, "This request is disabled for the app in the IM console."),
+    (60018, _R, "Too many calls per second to this API. It will be retried more slowly."),
+    (60019, _R, "Too many calls per second to this API. It will be retried more slowly."),
+    (60020, _C, "The app's IM plan has expired. Renew it in the IM console."),
+    (60021, _C, "This server's IP address is not allowed to call the API. Allow it in the IM console."),
+    (60025, _C, "The request URL's parameters are wrong. Check IM_SDKAPPID and IM_ADMIN_IDENTIFIER."),
+    (60026, _C, "The domain does not match the app's region. Check IM_REGION or IM_API_BASE_URL."),
+    (70001, _C, "The UserSig has expired. A new one is made automatically; if this persists, check the server clock."),
+    (70002, _C, "The UserSig is empty. Check IM_SECRET_KEY."),
+    (70003, _C, "The UserSig is malformed. Check IM_SECRET_KEY."),
+    (70005, _C, "The UserSig is malformed. Check IM_SECRET_KEY."),
+    (70009, _C, "The UserSig was made with another key. Check IM_SECRET_KEY against the IM console."),
+    (70013, _C, "The identifier differs from the UserSig's. Check IM_ADMIN_IDENTIFIER."),
+    (70014, _C, "The SDKAppID differs from the UserSig's. Check IM_SDKAPPID."),
+    (70016, _C, "No key is set for this app in this region. Check IM_REGION and IM_SECRET_KEY."),
+    (70020, _C, "The SDKAppID is not found in this region. Check IM_REGION or IM_API_BASE_URL."),
+    (70050, _C, "Too many bad signatures: IM locked the admin for about 60 seconds. Fix IM_SECRET_KEY, then retry."),
+    (70052, _C, "The UserSig was invalidated. A new one is made automatically."),
+    (70107, ErrorClass.ACCOUNT_MISSING, "The account does not exist in IM."),
+    (70169, _T, "IM server timeout. It will be retried."),
+    (70202, _T, "IM server timeout. It will be retried."),
+    (70206, _I, "Invalid batch count: a call must carry 1 to 100 accounts."),
+    (70398, _Q, "The app's account limit is reached (trial apps allow 100). Upgrade the app's edition in the IM console, then retry the failed accounts."),
+    (70399, ErrorClass.ACCOUNT_PERMANENT, "This UserID was deleted less than 3 months ago and cannot be imported again yet."),
+    (70402, _I, "IM refused the parameters: check the UserID, nickname and avatar URL."),
+    (70403, _C, "The request needs app admin rights. Set IM_ADMIN_IDENTIFIER to an admin account."),
+    (70500, _T, "IM internal server error. It will be retried."),
+    (71000, _C, "Deleting accounts is not enabled for this app's edition. Enable it in the IM console."),
+    (40006, _T, "IM internal error while saving the profile. It will be retried."),
+    (40601, _I, "A nickname or avatar URL is longer than IM's 500 bytes."),
+    (30006, _T, "IM internal error. It will be retried."),
+    (30007, _T, "IM write conflict. It will be retried."),
+    (30008, _T, "IM write conflict. It will be retried."),
+]
+CODES = {code: CodeInfo(code, cls, sentence) for code, cls, sentence in _TABLE}
+RENEWABLE_SIGNATURE_CODES = frozenset({70001, 70052})
+
+
+def code_info(code):
+    """The table's entry for ``code``; unknown codes get a generic sentence."""
+    if code in CODES:
+        return CODES[code]
+    return CodeInfo(code, ErrorClass.UNKNOWN, f"IM answered an unlisted error code {code}.")
+
+
+def describe(code):
+    """A sentence for people about ``code`` (None or 0 means success)."""
+    if not code:
+        return ""
+    return code_info(code).sentence
+
+
+_USERSIG_IN_TEXT = re.compile(r"(usersig=)[^&\s'\"]+", re.IGNORECASE)
+
+
+def redact(text):
+    """``text`` with any ``usersig=`` query value replaced, for messages and logs."""
+    return _USERSIG_IN_TEXT.sub(r"\1[hidden]", str(text))
+
+
+class ImError(Exception):
+    """Any failed call. ``code`` is the API's ErrorCode (or a negative local one)."""
+
+    error_class = ErrorClass.UNKNOWN
+
+    def __init__(self, code, info="", *, api="", call=None):
+        self.code = code
+        self.info = redact(info)
+        self.api = api
+        self.call = call  # the CallRecord of the request, for the audit trail
+        super().__init__(f"{api}: {code} {self.info}".strip())
+
+    @property
+    def sentence(self):
+        return describe(self.code)
+
+
+class TransientError(ImError):
+    """Try again later; importing twice is harmless."""
+
+    error_class = ErrorClass.TRANSIENT
+
+
+class RateLimitedError(TransientError):
+    error_class = ErrorClass.RATE_LIMITED
+
+
+class NetworkError(TransientError):
+    """The request may not have left: nothing was applied that we know of."""
+
+
+class ReplyLostError(TransientError):
+    """The request left but no answer came: it may have been applied."""
+
+
+class QuotaError(ImError):
+    error_class = ErrorClass.QUOTA
+
+
+class ConfigurationError(ImError):
+    """Settings or signature: retrying will not help until someone fixes them."""
+
+    error_class = ErrorClass.CONFIGURATION
+
+
+class InvalidRequestError(ImError):
+    error_class = ErrorClass.INVALID_REQUEST
+
+
+class AccountPermanentError(ImError):
+    error_class = ErrorClass.ACCOUNT_PERMANENT
+
+
+class UnknownCodeError(ImError):
+    error_class = ErrorClass.UNKNOWN
+
+
+_EXCEPTION_FOR_CLASS = {
+    ErrorClass.TRANSIENT: TransientError,
+    ErrorClass.RATE_LIMITED: RateLimitedError,
+    ErrorClass.QUOTA: QuotaError,
+    ErrorClass.CONFIGURATION: ConfigurationError,
+    ErrorClass.INVALID_REQUEST: InvalidRequestError,
+    ErrorClass.ACCOUNT_PERMANENT: AccountPermanentError,
+    ErrorClass.ACCOUNT_MISSING: InvalidRequestError,
+    ErrorClass.UNKNOWN: UnknownCodeError,
+}
+
+
+def exception_for(code, info="", *, api="", call=None):
+    """The typed exception for a whole-call ErrorCode, chosen through the table."""
+    cls = _EXCEPTION_FOR_CLASS[code_info(code).error_class]
+    return cls(code, info, api=api, call=call)

@@ -1,0 +1,84 @@
+"""The API's field rules, in one place for the client, the forms and the CSV reader.
+
+UserID: 1-32 bytes of UTF-8. Tencent advises letters, digits, ``_`` and ``-``;
+client SDKs accept printable ASCII, and non-ASCII IDs are reported as
+unsupported. The safe reading is printable ASCII without spaces; change
+``USERID_PATTERN`` to tighten or widen it.
+"""
+
+import re
+from urllib.parse import urlsplit
+
+USERID_MAX_BYTES = 32
+PROFILE_MAX_BYTES = 500
+USERID_PATTERN = re.compile(r"[!-~]+")  # printable ASCII, no space
+USERID_RULE = "letters, digits and printable ASCII symbols, no spaces"
+
+
+class FieldError(ValueError):
+    """A value the API would refuse; ``str()`` is a sentence for people."""
+
+    def __init__(self, field, message):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def byte_length(value):
+    return len(value.encode("utf-8"))
+
+
+def clean_user_id(value):
+    """Return the UserID with surrounding whitespace trimmed, or raise FieldError."""
+    if not isinstance(value, str):
+        raise FieldError("UserID", "UserID must be text.")
+    value = value.strip()
+    if not value:
+        raise FieldError("UserID", "UserID is empty.")
+    size = byte_length(value)
+    if size > USERID_MAX_BYTES:
+        raise FieldError(
+            "UserID",
+            f"UserID is {size} bytes in UTF-8; IM allows at most {USERID_MAX_BYTES}.",
+        )
+    if not USERID_PATTERN.fullmatch(value):
+        raise FieldError("UserID", f"UserID may contain only {USERID_RULE}.")
+    return value
+
+
+def clean_nick(value):
+    """Return the nickname (trimmed, may be empty) or raise FieldError."""
+    return _clean_profile("Nick", value)
+
+
+def clean_face_url(value):
+    """Return the avatar URL (trimmed, may be empty) or raise FieldError."""
+    value = _clean_profile("FaceUrl", value)
+    if value:
+        try:
+            parts = urlsplit(value)
+            host = parts.hostname
+        except ValueError:  # e.g. an unclosed IPv6 bracket
+            host = None
+        if not host or parts.scheme not in ("http", "https"):
+            raise FieldError(
+                "FaceUrl", "Avatar URL must be an http:// or https:// address."
+            )
+        if any(ch.isspace() for ch in value):
+            raise FieldError("FaceUrl", "Avatar URL must not contain spaces.")
+    return value
+
+
+def _clean_profile(field, value):
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise FieldError(field, f"{field} must be text.")
+    value = value.strip()
+    size = byte_length(value)
+    if size > PROFILE_MAX_BYTES:
+        raise FieldError(
+            field,
+            f"{field} is {size} bytes in UTF-8; IM allows at most {PROFILE_MAX_BYTES}.",
+        )
+    return value

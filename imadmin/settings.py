@@ -1,0 +1,241 @@
+"""imadmin settings: every value comes from the environment (see README.md)."""
+
+import math
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+# Local state of a laptop run: SQLite file, sandbox key and state, uploads.
+VAR_DIR = Path(os.environ.get("IMADMIN_VAR_DIR", BASE_DIR / "var"))
+
+
+def envbool(name, default):
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    if value.lower() in ("1", "true", "yes", "on"):
+        return True
+    if value.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ImproperlyConfigured(f"{name} must be true or false, not {value!r}")
+
+
+def envint(name, default):
+    value = os.environ.get(name, "")
+    try:
+        return int(value) if value else default
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number") from None
+
+
+def envfloat(name, default):
+    value = os.environ.get(name, "")
+    try:
+        return float(value) if value else default
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number") from None
+
+
+def envlist(name, default):
+    value = os.environ.get(name, "")
+    return [v.strip() for v in value.split(",") if v.strip()] if value else default
+
+
+def _local_secret(path, nbytes=32):
+    """A random secret kept in var/, made on first use, never committed."""
+    path = Path(path)
+    if not path.exists():
+        import secrets
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(nbytes))
+    return path.read_text().strip()
+
+
+DEBUG = envbool("DJANGO_DEBUG", False)
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or _local_secret(
+    VAR_DIR / "django-secret.key"
+)
+ALLOWED_HOSTS = envlist("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = envlist("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_q",
+    "accounts",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Every view is private unless it says otherwise.
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "imadmin.urls"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "accounts.context_processors.im_status",
+            ],
+        },
+    },
+]
+WSGI_APPLICATION = "imadmin.wsgi.application"
+
+
+def _database():
+    url = os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'imadmin.sqlite3'}"
+    try:
+        db = dj_database_url.parse(url)
+    except Exception as exc:  # dj_database_url raises several kinds
+        raise ImproperlyConfigured(f"DATABASE_URL is not a database URL: {exc}") from None
+    if db["ENGINE"] == "django.db.backends.sqlite3":
+        Path(db["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+        # Measured (shared/PLATFORM.md): WAL plus IMMEDIATE transactions and a
+        # 20 s busy timeout remove "database is locked" between workers.
+        db["OPTIONS"] = {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+        # A file, not memory, so a real qcluster process can share the test data.
+        db["TEST"] = {"NAME": str(Path(db["NAME"]).with_suffix(".test.sqlite3"))}
+    else:
+        # A connection per request made the ORM broker ~10x slower on PostgreSQL.
+        db["CONN_MAX_AGE"] = envint("DATABASE_CONN_MAX_AGE", 60)
+        db["CONN_HEALTH_CHECKS"] = True
+    return db
+
+
+DATABASES = {"default": _database()}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+        }
+    }
+else:
+    # Local memory would hide the cluster's status from the web process.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "imadmin_cache",
+        }
+    }
+
+Q_WORKERS = envint("Q_WORKERS", 2)
+_Q_TIMEOUT = 180
+Q_CLUSTER = {
+    "name": "imadmin",
+    "workers": Q_WORKERS,
+    "queue_limit": Q_WORKERS,
+    # A job's runner works in slices of IMPORT_SLICE_SECONDS and re-queues
+    # itself, so no task comes near this timeout.
+    "timeout": _Q_TIMEOUT,
+    # retry > timeout * (1 + ceil((queue_limit + 1) / workers)) (PLATFORM.md).
+    "retry": _Q_TIMEOUT * (1 + math.ceil((Q_WORKERS + 1) / Q_WORKERS)) + 30,
+    # Durable progress lives in our tables; a redelivery only re-kicks a job.
+    "max_attempts": 2,
+    "save_limit": 0,
+    "ack_failures": True,
+    "catch_up": False,
+    "label": "Background tasks",
+}
+if REDIS_URL:
+    Q_CLUSTER["redis"] = REDIS_URL
+else:
+    Q_CLUSTER["orm"] = "default"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "static"))
+STATICFILES_DIRS = [BASE_DIR / "accounts" / "static"]
+
+# --- Tencent IM -----------------------------------------------------------
+# With no IM_SDKAPPID the project runs in sandbox mode: the local im_sandbox
+# with a generated key, so a laptop needs no credentials.
+IM_SDKAPPID = os.environ.get("IM_SDKAPPID", "")
+IM_SANDBOX = not IM_SDKAPPID
+IM_SECRET_KEY = os.environ.get("IM_SECRET_KEY", "")
+IM_SECRET_KEY_FILE = os.environ.get("IM_SECRET_KEY_FILE", "")
+if IM_SANDBOX and not (IM_SECRET_KEY or IM_SECRET_KEY_FILE):
+    IM_SECRET_KEY_FILE = str(VAR_DIR / "im-sandbox-secret.key")
+    _local_secret(IM_SECRET_KEY_FILE)
+IM_ADMIN_IDENTIFIER = os.environ.get("IM_ADMIN_IDENTIFIER", "administrator")
+IM_REGION = os.environ.get("IM_REGION", "" if IM_SANDBOX else "china")
+IM_SANDBOX_PORT = envint("IM_SANDBOX_PORT", 8765)
+IM_API_BASE_URL = os.environ.get("IM_API_BASE_URL", "") or (
+    f"http://127.0.0.1:{IM_SANDBOX_PORT}" if IM_SANDBOX else ""
+)
+IM_CONNECT_TIMEOUT = envfloat("IM_CONNECT_TIMEOUT", 3.05)
+# The service gives up after 3 s on its own side; read longer than that.
+IM_READ_TIMEOUT = envfloat("IM_READ_TIMEOUT", 10.0)
+IM_USERSIG_TTL = envint("IM_USERSIG_TTL", 86400)
+# Share of each API's documented rate that all workers together may use.
+IM_RATE_FRACTION = envfloat("IM_RATE_FRACTION", 0.9)
+# Concurrent batches one runner task keeps in flight.
+IM_CONCURRENCY = envint("IM_CONCURRENCY", 4)
+IM_MAX_ATTEMPTS = envint("IM_MAX_ATTEMPTS", 5)
+IM_CLAIM_LEASE_SECONDS = envint("IM_CLAIM_LEASE_SECONDS", 60)
+IMPORT_SLICE_SECONDS = envint("IMPORT_SLICE_SECONDS", 60)
+CHECK_INTERVAL_MINUTES = envint("CHECK_INTERVAL_MINUTES", 10)
+
+UPLOAD_MAX_BYTES = envint("UPLOAD_MAX_BYTES", 200 * 1024 * 1024)
+UPLOAD_MAX_ROWS = envint("UPLOAD_MAX_ROWS", 2_000_000)
+UPLOAD_DIR = Path(os.environ.get("UPLOAD_DIR", VAR_DIR / "uploads"))
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    # urllib3 logs full request URLs at DEBUG, and those carry the UserSig.
+    "loggers": {"urllib3": {"level": "WARNING"}},
+}
