@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class AccountsConfig(AppConfig):
@@ -7,3 +8,6 @@ class AccountsConfig(AppConfig):
 
     def ready(self):
         from . import checks  # noqa: F401  (registers the system checks)
+        from .schedules import ensure_schedules
+
+        post_migrate.connect(ensure_schedules, sender=self)

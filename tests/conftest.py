@@ -4,4 +4,4 @@ import os
 # still allow ORM calls there (shared/PLATFORM.md).
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-pytest_plugins = ["tests.fixtures_sandbox"]
+pytest_plugins = ["tests.fixtures_sandbox", "tests.fixtures_pipeline"]

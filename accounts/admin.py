@@ -1,0 +1,144 @@
+"""Django admin: accounts with bulk actions that queue jobs; jobs and API calls read-only."""
+
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html
+
+from . import services
+from .models import ApiCall, ImportJob, JobItem, JobKind, JobSource, TrackedAccount
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records of what happened: browsable, never edited by hand."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class RecentJobFilter(admin.SimpleListFilter):
+    """The latest jobs only: a list of every job would not scale."""
+
+    title = "job"
+    parameter_name = "job"
+
+    def lookups(self, request, model_admin):
+        return [(j.pk, str(j)) for j in ImportJob.objects.order_by("-id")[:15]]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value and value.isdigit():
+            return queryset.filter(job_id=int(value))
+        return queryset
+
+
+def _job_link(job):
+    url = reverse("admin:accounts_importjob_change", args=[job.pk])
+    return format_html('<a href="{}">{}</a>', url, job)
+
+
+@admin.register(TrackedAccount)
+class TrackedAccountAdmin(ReadOnlyAdmin):
+    list_display = [
+        "user_id", "nick", "state", "remote_status", "is_drifted", "attempts",
+        "last_error_code", "job_id", "updated_at",
+    ]
+    list_filter = ["state", "remote_status", "source", RecentJobFilter]
+    # Prefix search uses the UserID index; "contains" would scan a million rows.
+    search_fields = ["^user_id"]
+    search_help_text = "UserID, or its beginning"
+    show_full_result_count = False
+    list_per_page = 100
+    actions = ["import_selected", "check_selected", "retry_failed", "delete_from_im"]
+
+    def has_run_bulk_jobs_permission(self, request):
+        return request.user.has_perm("accounts.run_bulk_jobs")
+
+    @admin.display(boolean=True, description="drifted")
+    def is_drifted(self, obj):
+        return obj.drifted
+
+    def _start(self, request, queryset, kind, verb):
+        try:
+            job = services.job_start(
+                kind=kind, accounts=queryset, source=JobSource.ADMIN, user=request.user,
+                label=f"admin action: {verb.lower()} selected accounts",
+            )
+        except services.NothingToDo as exc:
+            self.message_user(request, str(exc), messages.WARNING)
+            return None
+        self.message_user(
+            request,
+            format_html("{} {} accounts: {} queued.", verb, job.total, _job_link(job)),
+            messages.SUCCESS,
+        )
+        return None
+
+    @admin.action(description="Import selected into IM", permissions=["run_bulk_jobs"])
+    def import_selected(self, request, queryset):
+        return self._start(request, queryset, JobKind.IMPORT, "Importing")
+
+    @admin.action(description="Check status in IM", permissions=["run_bulk_jobs"])
+    def check_selected(self, request, queryset):
+        return self._start(request, queryset, JobKind.CHECK, "Checking")
+
+    @admin.action(description="Retry failed", permissions=["run_bulk_jobs"])
+    def retry_failed(self, request, queryset):
+        return self._start(request, queryset.filter(state="failed"), JobKind.IMPORT,
+                           "Retrying")
+
+    @admin.action(description="Delete from IM…", permissions=["run_bulk_jobs"])
+    def delete_from_im(self, request, queryset):
+        if request.POST.get("confirm") == "yes":
+            return self._start(request, queryset, JobKind.DELETE, "Deleting")
+        return TemplateResponse(
+            request,
+            "admin/accounts/delete_from_im_confirm.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": "Delete accounts from IM?",
+                "count": queryset.count(),
+                "sample": queryset[:20],
+                "selected": request.POST.getlist(ACTION_CHECKBOX_NAME),
+                "select_across": request.POST.get("select_across", "0"),
+                "action": "delete_from_im",
+                "opts": self.model._meta,
+            },
+        )
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(ReadOnlyAdmin):
+    list_display = [
+        "id", "kind", "source", "status", "label", "total", "succeeded", "failed",
+        "invalid", "cancelled", "error_code", "created_by", "created_at", "finished_at",
+    ]
+    list_filter = ["status", "kind", "source"]
+    show_full_result_count = False
+
+
+@admin.register(ApiCall)
+class ApiCallAdmin(ReadOnlyAdmin):
+    list_display = [
+        "id", "job_id", "api", "account_count", "http_status", "error_code",
+        "error_info", "duration_ms", "attempt", "created_at",
+    ]
+    list_filter = ["api", "error_code"]
+    show_full_result_count = False
+    list_select_related = False
+
+
+@admin.register(JobItem)
+class JobItemAdmin(ReadOnlyAdmin):
+    list_display = ["id", "job_id", "account", "state", "attempts", "error_code"]
+    list_filter = ["state"]
+    raw_id_fields = ["job", "account"]
+    show_full_result_count = False
+    list_select_related = ["account"]

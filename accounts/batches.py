@@ -1,0 +1,353 @@
+"""Claiming job items in batches and writing their outcomes, each in one short transaction.
+
+Every write here is conditional on the claim (``claim_token`` and state
+``running``), so an outcome that arrives after its claim expired and another
+worker took the items over changes nothing and counts nothing twice.
+"""
+
+import random
+import secrets
+import time
+from datetime import UTC, datetime
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from .im.client import MAX_ITEMS_PER_CALL
+from .im.errors import describe
+from .models import (
+    AccountState,
+    ApiCall,
+    ImportJob,
+    ItemState,
+    JobItem,
+    JobKind,
+    JobStatus,
+    RemoteStatus,
+    TrackedAccount,
+)
+
+
+class Batch:
+    """The items one worker claimed, with their accounts, and the calls made for them."""
+
+    def __init__(self, job, token, items):
+        self.job = job
+        self.token = token
+        self.items = items
+        self.calls = []  # CallRecords not yet written
+
+    def __len__(self):
+        return len(self.items)
+
+
+def claim(job, *, size=MAX_ITEMS_PER_CALL, now=None):
+    """Claim up to ``size`` due items of ``job``; return a Batch, or None if none are due.
+
+    Safe to call from many workers at once: the UPDATE re-checks the state, so
+    two claims never share an item.
+    """
+    now = time.time() if now is None else now
+    token = secrets.token_hex(8)
+    lease = now + settings.IM_CLAIM_LEASE_SECONDS
+    with transaction.atomic():
+        ids = list(
+            JobItem.objects.filter(
+                job=job, state=ItemState.QUEUED, next_attempt_at__lte=now
+            )
+            .order_by("next_attempt_at", "id")
+            .values_list("id", flat=True)[:size]
+        )
+        if not ids:
+            return None
+        JobItem.objects.filter(id__in=ids, state=ItemState.QUEUED).update(
+            state=ItemState.RUNNING,
+            claim_token=token,
+            claimed_until=lease,
+            attempts=F("attempts") + 1,
+        )
+        items = list(
+            JobItem.objects.filter(claim_token=token, state=ItemState.RUNNING)
+            .select_related("account")
+            .order_by("id")
+        )
+        if job.kind == JobKind.IMPORT and items:
+            TrackedAccount.objects.filter(id__in=[i.account_id for i in items]).update(
+                state=AccountState.IMPORTING,
+                attempts=F("attempts") + 1,
+                updated_at=timezone.now(),
+            )
+    return Batch(job, token, items) if items else None
+
+
+def _owned(batch, items):
+    """The ids of ``items`` this batch still holds (locks them on PostgreSQL)."""
+    return list(
+        JobItem.objects.select_for_update()
+        .filter(
+            id__in=[i.id for i in items],
+            claim_token=batch.token,
+            state=ItemState.RUNNING,
+        )
+        .values_list("id", flat=True)
+    )
+
+
+def _write_calls(batch):
+    if batch.calls:
+        ApiCall.objects.bulk_create(
+            [_call_row(batch.job.id, call, attempt) for call, attempt in batch.calls]
+        )
+        batch.calls = []
+
+
+def _call_row(job_id, call, attempt):
+    return ApiCall(
+        job_id=job_id,
+        api=call.api,
+        account_count=len(call.user_ids),
+        user_ids=call.user_ids,
+        http_status=call.http_status,
+        error_code=call.error_code,
+        error_info=(call.error_info or "")[:500],
+        fail_accounts=call.fail_accounts,
+        duration_ms=round(call.duration_ms, 2),
+        attempt=attempt,
+        created_at=datetime.fromtimestamp(call.started_at, tz=UTC)
+        if call.started_at
+        else timezone.now(),
+    )
+
+
+def flush_calls(batch):
+    """Write the batch's pending call records on their own."""
+    with transaction.atomic():
+        _write_calls(batch)
+
+
+def _settle(batch, items, item_state, counter, account_changes, *, code=None, message=""):
+    """Move owned ``items`` to a final state, update their accounts and the job's count."""
+    if not items and not batch.calls:
+        return 0
+    with transaction.atomic():
+        _write_calls(batch)
+        ids = _owned(batch, items) if items else []
+        if ids:
+            JobItem.objects.filter(id__in=ids).update(
+                state=item_state,
+                claim_token="",
+                claimed_until=None,
+                error_code=code,
+                error_message=message[:500],
+            )
+            account_ids = [i.account_id for i in items if i.id in set(ids)]
+            if account_changes:
+                TrackedAccount.objects.filter(id__in=account_ids).update(
+                    **account_changes, updated_at=timezone.now()
+                )
+            ImportJob.objects.filter(pk=batch.job.pk).update(
+                **{counter: F(counter) + len(ids)}
+            )
+    return len(ids)
+
+
+def succeed_imports(batch, items):
+    now = timezone.now()
+    changes = {
+        "state": AccountState.IMPORTED,
+        "imported_at": now,
+        "remote_status": RemoteStatus.IMPORTED,
+        "checked_at": now,
+        "last_error_code": None,
+        "last_error": "",
+    }
+    return _settle(batch, items, ItemState.SUCCEEDED, "succeeded", changes)
+
+
+def succeed_deletes(batch, items):
+    changes = {
+        "state": AccountState.PENDING,
+        "imported_at": None,
+        "remote_status": RemoteStatus.NOT_IMPORTED,
+        "checked_at": timezone.now(),
+        "last_error_code": None,
+        "last_error": "",
+    }
+    return _settle(batch, items, ItemState.SUCCEEDED, "succeeded", changes)
+
+
+def succeed_checks(batch, statuses):
+    """Record account_check answers; an uncertain account IM holds becomes imported."""
+    now = timezone.now()
+    by_status = {RemoteStatus.IMPORTED: [], RemoteStatus.NOT_IMPORTED: []}
+    for item in batch.items:
+        status = statuses.get(item.account.user_id)
+        if status in by_status:
+            by_status[status].append(item)
+    settled = 0
+    with transaction.atomic():
+        for status, items in by_status.items():
+            settled += _settle(
+                batch, items, ItemState.SUCCEEDED, "succeeded",
+                {"remote_status": status, "checked_at": now},
+            )
+        # Accounts whose import outcome was uncertain are settled by IM's answer.
+        TrackedAccount.objects.filter(
+            id__in=[i.account_id for i in by_status[RemoteStatus.IMPORTED]],
+            state__in=(AccountState.FAILED, AccountState.IMPORTING, AccountState.PENDING),
+        ).exclude(job_items__state=ItemState.RUNNING).update(
+            state=AccountState.IMPORTED, imported_at=now, last_error_code=None,
+            last_error="",
+        )
+    return settled
+
+
+def fail(batch, items, code, *, invalid=False):
+    """Settle ``items`` as failed (may be retried) or invalid (needs new data)."""
+    message = describe(code)
+    state = ItemState.INVALID if invalid else ItemState.FAILED
+    changes = {"last_error_code": code, "last_error": message[:500]}
+    if batch.job.kind == JobKind.IMPORT:
+        changes["state"] = AccountState.INVALID if invalid else AccountState.FAILED
+    counter = "invalid" if invalid else "failed"
+    return _settle(batch, items, state, counter, changes, code=code, message=message)
+
+
+def backoff_delay(attempt):
+    """Exponential backoff with jitter: about 0.5 s, 1 s, 2 s ... capped at 30 s."""
+    base = min(30.0, 0.5 * 2 ** max(attempt - 1, 0))
+    return base * random.uniform(0.5, 1.0)
+
+
+def requeue(batch, items, *, code=None, delay=0.0, needs_check=None, solo=None):
+    """Give ``items`` back to the queue, due after ``delay`` seconds."""
+    if not items and not batch.calls:
+        return 0
+    changes = {
+        "state": ItemState.QUEUED,
+        "claim_token": "",
+        "claimed_until": None,
+        "next_attempt_at": time.time() + delay,
+        "error_code": code,
+        "error_message": describe(code)[:500] if code else "",
+    }
+    if needs_check is not None:
+        changes["needs_check"] = needs_check
+    if solo is not None:
+        changes["solo"] = solo
+    with transaction.atomic():
+        _write_calls(batch)
+        ids = _owned(batch, items) if items else []
+        if ids:
+            JobItem.objects.filter(id__in=ids).update(**changes)
+            if batch.job.kind == JobKind.IMPORT:
+                account_changes = {"state": AccountState.QUEUED}
+                if code:
+                    account_changes.update(last_error_code=code, last_error=describe(code)[:500])
+                TrackedAccount.objects.filter(
+                    id__in=[i.account_id for i in items if i.id in set(ids)]
+                ).update(**account_changes, updated_at=timezone.now())
+    return len(ids)
+
+
+def stop_job(job, code, *, status=JobStatus.STOPPED):
+    """Stop ``job`` on an error no retry can fix; its queued items fail with ``code``.
+
+    Returns True if this call stopped it (a second call is harmless).
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        stopped = ImportJob.objects.filter(
+            pk=job.pk, status__in=(JobStatus.QUEUED, JobStatus.RUNNING)
+        ).update(
+            status=status,
+            error_code=code,
+            error_message=describe(code)[:500],
+            finished_at=now,
+        )
+        sweep_open_items(job)
+    return bool(stopped)
+
+
+def sweep_open_items(job, *, only_queued=True):
+    """Settle the queued items of a stopped or cancelled job; running ones finish first."""
+    job.refresh_from_db(fields=["status", "error_code"])
+    if job.status == JobStatus.CANCELLED:
+        item_state, counter, code = ItemState.CANCELLED, "cancelled", None
+        account_changes = {"state": AccountState.PENDING}
+    elif job.status == JobStatus.STOPPED:
+        item_state, counter, code = ItemState.FAILED, "failed", job.error_code
+        account_changes = {
+            "state": AccountState.FAILED,
+            "last_error_code": code,
+            "last_error": describe(code)[:500],
+        }
+    else:
+        return 0
+    states = [ItemState.QUEUED] if only_queued else [ItemState.QUEUED, ItemState.RUNNING]
+    with transaction.atomic():
+        items = JobItem.objects.filter(job=job, state__in=states)
+        account_ids = list(items.values_list("account_id", flat=True))
+        if not account_ids:
+            return 0
+        count = items.update(
+            state=item_state, claim_token="", claimed_until=None, error_code=code,
+            error_message=describe(code)[:500] if code else "",
+        )
+        if job.kind == JobKind.IMPORT:
+            _chunked_update(account_ids, account_changes)
+        ImportJob.objects.filter(pk=job.pk).update(**{counter: F(counter) + count})
+    return count
+
+
+def _chunked_update(account_ids, changes, chunk=900):
+    # SQLite caps the number of parameters in one statement.
+    now = timezone.now()
+    for start in range(0, len(account_ids), chunk):
+        TrackedAccount.objects.filter(id__in=account_ids[start : start + chunk]).update(
+            **changes, updated_at=now
+        )
+
+
+def release_expired_claims(job, *, now=None):
+    """Give back items whose worker died mid-call; imports are settled by a check first.
+
+    An expired import claim may have been applied by IM, so the item is checked
+    with account_check before it is sent again (not guessed).
+    """
+    now = time.time() if now is None else now
+    changes = {"state": ItemState.QUEUED, "claim_token": "", "claimed_until": None}
+    if job.kind == JobKind.IMPORT:
+        changes["needs_check"] = True
+    return JobItem.objects.filter(
+        job=job, state=ItemState.RUNNING, claimed_until__lt=now
+    ).update(**changes)
+
+
+def open_items(job):
+    return JobItem.objects.filter(job=job, state__in=(ItemState.QUEUED, ItemState.RUNNING))
+
+
+def next_due(job):
+    """Unix time the next queued item is due, or None when nothing is queued."""
+    return (
+        JobItem.objects.filter(job=job, state=ItemState.QUEUED)
+        .order_by("next_attempt_at")
+        .values_list("next_attempt_at", flat=True)
+        .first()
+    )
+
+
+def finish_if_done(job):
+    """Mark a running job done once no item is open. Returns True if this call did it."""
+    if open_items(job).exists():
+        return False
+    job.refresh_from_db(fields=["failed", "invalid"])
+    status = JobStatus.DONE_WITH_ERRORS if job.failed or job.invalid else JobStatus.DONE
+    return bool(
+        ImportJob.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(
+            status=status, finished_at=timezone.now()
+        )
+    )

@@ -1,0 +1,27 @@
+import sys
+
+from django.core.management.base import BaseCommand, CommandError
+
+from accounts import selectors
+from accounts.exports import ACCOUNT_FIELDS, FORMATS
+
+
+class Command(BaseCommand):
+    help = "Write every tracked account as CSV or JSON, streamed in constant memory."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--format", choices=list(FORMATS), default="csv")
+        parser.add_argument("--output", help="file to write (default: standard output)")
+
+    def handle(self, *args, format, output, **options):
+        lines = FORMATS[format](ACCOUNT_FIELDS, selectors.account_export_rows())
+        try:
+            out = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout
+        except OSError as exc:
+            raise CommandError(f"Cannot write {output}: {exc.strerror}.") from None
+        try:
+            for line in lines:
+                out.write(line)
+        finally:
+            if output:
+                out.close()

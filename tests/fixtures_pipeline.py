@@ -1,0 +1,127 @@
+"""Fixtures for the import pipeline: settings aimed at a sandbox, running jobs, real workers.
+
+- ``im_settings``: Django settings pointed at the function's ``sandbox``.
+- ``run_job(job, rounds=…)``: works a job in this process until it ends.
+- ``qcluster``: a factory starting real ``manage.py qcluster`` processes that
+  share the test database and the sandbox; stopped (or killed) after the test.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from accounts import runner
+from accounts.models import ACTIVE_JOB_STATUSES
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def im_settings(settings, sandbox):
+    settings.IM_API_BASE_URL = sandbox.url
+    settings.IM_READ_TIMEOUT = 5.0
+    settings.IM_CLAIM_LEASE_SECONDS = 30
+    settings.IM_MAX_ATTEMPTS = 5
+    settings.IM_CONCURRENCY = 4
+    return settings
+
+
+@pytest.fixture
+def run_job():
+    def run(job, *, timeout=120, seconds=5):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not runner.job_run(job.pk, seconds=seconds):
+                job.refresh_from_db()
+                if job.status not in ACTIVE_JOB_STATUSES:
+                    return job
+            job.refresh_from_db()
+        raise AssertionError(f"job #{job.pk} did not end in {timeout}s: {job.status}")
+
+    return run
+
+
+def database_url():
+    """A URL for the database the tests use (the test database, not the dev one)."""
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
+    host = db.get("HOST") or "127.0.0.1"
+    port = db.get("PORT") or 5432
+    user = db.get("USER") or "postgres"
+    return f"postgres://{user}@{host}:{port}/{db['NAME']}"
+
+
+class QCluster:
+    """A real django-q2 cluster process sharing the test database and sandbox."""
+
+    def __init__(self, env, log_path):
+        self.log_path = log_path
+        self._log = open(log_path, "ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "manage.py"), "qcluster"],
+            cwd=ROOT,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def stop(self, timeout=20):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)  # graceful: the main process only
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self._log.close()
+
+    def kill(self):
+        """SIGKILL to the whole process group: workers die mid-batch."""
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.proc.wait(10)
+
+    def log_text(self):
+        return Path(self.log_path).read_text(errors="replace")
+
+
+@pytest.fixture
+def qcluster(im_settings, sandbox, tmp_path):
+    started = []
+    _purge_broker()
+
+    def start(workers=2, **env_overrides):
+        env = dict(os.environ)
+        env.update(
+            DATABASE_URL=database_url(),
+            IM_API_BASE_URL=sandbox.url,
+            Q_WORKERS=str(workers),
+            IM_CONCURRENCY=str(im_settings.IM_CONCURRENCY),
+            IM_CLAIM_LEASE_SECONDS=str(im_settings.IM_CLAIM_LEASE_SECONDS),
+            IM_READ_TIMEOUT=str(im_settings.IM_READ_TIMEOUT),
+            IMPORT_SLICE_SECONDS="20",
+        )
+        env.update({k: str(v) for k, v in env_overrides.items()})
+        cluster = QCluster(env, tmp_path / f"qcluster-{len(started)}.log")
+        started.append(cluster)
+        return cluster
+
+    yield start
+    for cluster in started:
+        cluster.stop()
+
+
+def _purge_broker():
+    # Redis keeps tasks between runs; a leftover task must not meet a new test DB.
+    from django_q.brokers import get_broker
+
+    get_broker().purge_queue()

@@ -1,0 +1,214 @@
+"""The import pipeline against the IM sandbox over HTTP, worked in this process.
+
+Transactional: the runner's threads use their own database connections.
+"""
+
+import pytest
+import requests
+
+from accounts import batches, runner, services
+from accounts.im import errors
+from accounts.models import (
+    AccountState,
+    ApiCall,
+    ItemState,
+    JobItem,
+    JobKind,
+    JobSource,
+    JobStatus,
+    RemoteStatus,
+    TrackedAccount,
+)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def rows(count, prefix="u", nick=False):
+    return [
+        {"user_id": f"{prefix}{i:06d}", "nick": f"Nick {i}" if nick else ""}
+        for i in range(count)
+    ]
+
+
+def start_import(count, **kw):
+    job, _ = services.accounts_import_rows(
+        rows=rows(count, **kw), source=JobSource.COMMAND, label="test"
+    )
+    return job
+
+
+def test_it_imports_every_account_in_batches_of_100(im_settings, sandbox, run_job):
+    job = start_import(1050, nick=True)
+    assert job.total == 1050
+    job = run_job(job)
+    assert job.status == JobStatus.DONE
+    assert job.succeeded == 1050
+    assert TrackedAccount.objects.filter(state=AccountState.IMPORTED).count() == 1050
+    calls = list(ApiCall.objects.filter(job=job))
+    assert len(calls) == 11
+    assert max(c.account_count for c in calls) == 100
+    assert {c.api for c in calls} == {"multiaccount_import"}
+    assert sandbox.stats()["accounts"] >= 1050
+    assert requests.get(f"{sandbox.url}/sandbox/accounts/u000007").json()["Nick"] == "Nick 7"
+
+
+def test_it_imports_everything_through_every_fault_at_once(im_settings, sandbox, run_job):
+    im_settings.IM_READ_TIMEOUT = 0.6
+    sandbox.set_faults(
+        fault_rate=0.15,
+        http_502_rate=0.1,
+        late_reply_rate=0.1,
+        late_reply_ms=1200,
+        fail_accounts_rate=0.05,
+    )
+    job = start_import(2000)
+    job = run_job(job, timeout=240)
+    assert job.status == JobStatus.DONE, (job.status, job.failed, job.error_code)
+    assert TrackedAccount.objects.filter(state=AccountState.IMPORTED).count() == 2000
+    # Attempts are bounded: the sends, plus at most one settling check.
+    assert max(JobItem.objects.values_list("attempts", flat=True)) <= im_settings.IM_MAX_ATTEMPTS + 1
+    codes = set(ApiCall.objects.filter(job=job).values_list("error_code", flat=True))
+    assert {errors.HTTP_ERROR, errors.TIMEOUT} <= codes
+    assert codes & {70169, 70202, 70500}
+    assert ApiCall.objects.filter(job=job, api="account_check").exists()
+
+
+def test_it_stops_on_the_account_cap_and_fails_the_rest_with_70398(
+    im_settings, sandbox_factory, run_job
+):
+    capped = sandbox_factory("--account-limit", "250")
+    im_settings.IM_API_BASE_URL = capped.url
+    job = run_job(start_import(600))
+    assert job.status == JobStatus.STOPPED
+    assert job.error_code == 70398
+    assert job.succeeded + job.failed == 600
+    assert job.succeeded <= 250
+    failed = TrackedAccount.objects.filter(state=AccountState.FAILED)
+    assert failed.count() == 600 - job.succeeded
+    assert set(failed.values_list("last_error_code", flat=True)) == {70398}
+    assert "account limit" in failed.first().last_error
+
+
+def test_it_stops_on_a_configuration_error(im_settings, sandbox, run_job):
+    im_settings.IM_SECRET_KEY = "not-the-key"
+    job = run_job(start_import(300))
+    assert job.status == JobStatus.STOPPED
+    assert job.error_code == 70009
+    assert job.failed == 300
+    assert ApiCall.objects.filter(job=job).count() <= 2 * im_settings.IM_CONCURRENCY
+
+
+def test_reconciliation_finds_accounts_deleted_in_im(im_settings, sandbox, run_job):
+    run_job(start_import(300))
+    gone = [f"u{i:06d}" for i in range(0, 300, 6)]
+    requests.post(f"{sandbox.url}/sandbox/delete", json={"UserIDs": gone}).raise_for_status()
+    check = services.accounts_reconcile(all_imported=True)
+    assert check.kind == JobKind.CHECK and check.total == 300
+    check = run_job(check)
+    assert check.status == JobStatus.DONE
+    drifted = TrackedAccount.objects.filter(
+        state=AccountState.IMPORTED, remote_status=RemoteStatus.NOT_IMPORTED
+    )
+    assert sorted(drifted.values_list("user_id", flat=True)) == gone
+    assert drifted.first().drifted
+
+
+def test_a_deleted_account_is_isolated_and_marked_invalid_with_70399(
+    im_settings, sandbox, run_job
+):
+    run_job(start_import(10))
+    delete = services.job_start(
+        kind=JobKind.DELETE,
+        accounts=TrackedAccount.objects.filter(user_id="u000003"),
+        source=JobSource.ADMIN,
+    )
+    assert run_job(delete).status == JobStatus.DONE
+    account = TrackedAccount.objects.get(user_id="u000003")
+    assert account.state == AccountState.PENDING
+    assert account.remote_status == RemoteStatus.NOT_IMPORTED
+    job = services.job_start(
+        kind=JobKind.IMPORT, accounts=TrackedAccount.objects.all(), source=JobSource.ADMIN
+    )
+    job = run_job(job)
+    assert job.status == JobStatus.DONE_WITH_ERRORS
+    assert (job.succeeded, job.invalid) == (9, 1)
+    account.refresh_from_db()
+    assert account.state == AccountState.INVALID
+    assert account.last_error_code == 70399
+
+
+def test_retry_failed_starts_a_new_job_with_the_failed_accounts(im_settings, sandbox, run_job):
+    im_settings.IM_SECRET_KEY = "wrong"
+    first = run_job(start_import(120))
+    assert first.failed == 120
+    im_settings.IM_SECRET_KEY = ""
+    retry = run_job(services.job_retry_failed(job=first))
+    assert retry.total == 120 and retry.status == JobStatus.DONE
+    assert TrackedAccount.objects.filter(state=AccountState.IMPORTED).count() == 120
+
+
+def test_cancel_sends_queued_accounts_back_to_pending(im_settings, sandbox):
+    job = start_import(500)
+    assert services.job_cancel(job=job)
+    assert not services.job_cancel(job=job)
+    assert job.status == JobStatus.CANCELLED
+    assert job.cancelled == 500
+    assert TrackedAccount.objects.filter(state=AccountState.PENDING).count() == 500
+    assert not runner.job_run(job.pk)
+    assert ApiCall.objects.count() == 0
+
+
+def test_an_expired_claim_is_settled_by_a_check_not_resent(im_settings, sandbox, run_job):
+    job = start_import(100)
+    batch = batches.claim(job, now=0)  # a claim that expired long ago
+    assert len(batch) == 100
+    # The worker "sent" the batch and died: IM has the accounts, we never heard.
+    requests.post(
+        f"{sandbox.url}/v4/im_open_login_svc/multiaccount_import",
+        params=_admin_params(),
+        json={"Accounts": [i.account.user_id for i in batch.items]},
+    ).raise_for_status()
+    job = run_job(job)
+    assert job.status == JobStatus.DONE and job.succeeded == 100
+    apis = list(ApiCall.objects.filter(job=job).values_list("api", flat=True))
+    assert apis == ["account_check"]
+
+
+def test_single_import_answers_now(im_settings, sandbox):
+    result = services.account_import_now(user_id="solo-1", nick="Solo")
+    assert result.outcome == "imported"
+    again = services.account_import_now(user_id="solo-1", nick="Solo 2")
+    assert again.outcome == "updated"
+    assert again.account.nick == "Solo 2"
+    assert ApiCall.objects.filter(api="account_import").count() == 2
+
+
+def test_single_import_reports_a_permanent_refusal(im_settings, sandbox):
+    services.account_import_now(user_id="gone-1")
+    requests.post(
+        f"{sandbox.url}/v4/im_open_login_svc/account_delete",
+        params=_admin_params(),
+        json={"DeleteItem": [{"UserID": "gone-1"}]},
+    ).raise_for_status()
+    result = services.account_import_now(user_id="gone-1")
+    assert result.outcome == ItemState.INVALID
+    assert result.item.error_code == 70399
+    assert "3 months" in result.item.error_sentence
+
+
+def test_unchanged_imported_accounts_are_not_sent_again(im_settings, sandbox, run_job):
+    run_job(start_import(50))
+    job, summary = services.accounts_import_rows(
+        rows=rows(60), source=JobSource.COMMAND
+    )
+    assert (summary.new, summary.unchanged) == (10, 50)
+    assert job.total == 10
+
+
+def _admin_params():
+    from accounts import conf
+
+    client = conf.im_client()
+    url = client.url("account_check")
+    client.close()
+    return dict(p.split("=", 1) for p in url.split("?", 1)[1].split("&"))
