@@ -8,6 +8,7 @@ worker took the items over changes nothing and counts nothing twice.
 import random
 import secrets
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.conf import settings
@@ -15,6 +16,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from .bulk_sql import INCREMENT, update_by_ids
 from .im.client import MAX_ITEMS_PER_CALL
 from .im.errors import describe
 from .models import (
@@ -43,6 +45,34 @@ class Batch:
         return len(self.items)
 
 
+@dataclass(frozen=True)
+class ClaimedItem:
+    """A claimed item with what sending it needs: plain values, cheap to build."""
+
+    id: int
+    account_id: int
+    user_id: str
+    nick: str
+    face_url: str
+    attempts: int
+    solo: bool
+    needs_check: bool
+    error_code: int | None
+
+
+_CLAIMED_FIELDS = [
+    "id",
+    "account_id",
+    "account__user_id",
+    "account__nick",
+    "account__face_url",
+    "attempts",
+    "solo",
+    "needs_check",
+    "error_code",
+]
+
+
 def claim(job, *, size=MAX_ITEMS_PER_CALL, now=None):
     """Claim up to ``size`` due items of ``job``; return a Batch, or None if none are due.
 
@@ -60,38 +90,49 @@ def claim(job, *, size=MAX_ITEMS_PER_CALL, now=None):
             .order_by("next_attempt_at", "id")
             .values_list("id", flat=True)[:size]
         )
-        if not ids:
+        claimed = {
+            "state": ItemState.RUNNING,
+            "claim_token": token,
+            "claimed_until": lease,
+            "attempts": INCREMENT,
+        }
+        if not update_by_ids(JobItem, ids, claimed, where="AND state = %s",
+                             params=[ItemState.QUEUED]):
             return None
-        JobItem.objects.filter(id__in=ids, state=ItemState.QUEUED).update(
-            state=ItemState.RUNNING,
-            claim_token=token,
-            claimed_until=lease,
-            attempts=F("attempts") + 1,
-        )
-        items = list(
-            JobItem.objects.filter(claim_token=token, state=ItemState.RUNNING)
-            .select_related("account")
+        items = [
+            ClaimedItem(*values)
+            for values in JobItem.objects.filter(job=job, state=ItemState.RUNNING,
+                                                 claim_token=token)
             .order_by("id")
-        )
-        if job.kind == JobKind.IMPORT and items:
-            TrackedAccount.objects.filter(id__in=[i.account_id for i in items]).update(
-                state=AccountState.IMPORTING,
-                attempts=F("attempts") + 1,
-                updated_at=timezone.now(),
-            )
+            .values_list(*_CLAIMED_FIELDS)
+        ]
+        if job.kind == JobKind.IMPORT:
+            importing = {
+                "state": AccountState.IMPORTING,
+                "attempts": INCREMENT,
+                "updated_at": timezone.now(),
+            }
+            update_by_ids(TrackedAccount, [i.account_id for i in items], importing)
     return Batch(job, token, items) if items else None
 
 
-def _owned(batch, items):
-    """The ids of ``items`` this batch still holds (locks them on PostgreSQL)."""
+def _owned_update(batch, items, changes):
+    """Apply ``changes`` to the ``items`` this batch still holds; return their ids.
+
+    The claim token stays on the row afterwards, so when a claim was lost to
+    another worker (rare) the rows this batch changed can still be told apart.
+    """
+    ids = [i.id for i in items]
+    changed = update_by_ids(
+        JobItem, ids, changes, where="AND claim_token = %s AND state = %s",
+        params=[batch.token, ItemState.RUNNING],
+    )
+    if changed == len(ids):
+        return ids
     return list(
-        JobItem.objects.select_for_update()
-        .filter(
-            id__in=[i.id for i in items],
-            claim_token=batch.token,
-            state=ItemState.RUNNING,
-        )
-        .values_list("id", flat=True)
+        JobItem.objects.filter(
+            id__in=ids, claim_token=batch.token, state=changes["state"]
+        ).values_list("id", flat=True)
     )
 
 
@@ -133,20 +174,19 @@ def _settle(batch, items, item_state, counter, account_changes, *, code=None, me
         return 0
     with transaction.atomic():
         _write_calls(batch)
-        ids = _owned(batch, items) if items else []
+        changes = {
+            "state": item_state,
+            "claimed_until": None,
+            "error_code": code,
+            "error_message": message[:500],
+        }
+        ids = _owned_update(batch, items, changes) if items else []
         if ids:
-            JobItem.objects.filter(id__in=ids).update(
-                state=item_state,
-                claim_token="",
-                claimed_until=None,
-                error_code=code,
-                error_message=message[:500],
-            )
-            account_ids = [i.account_id for i in items if i.id in set(ids)]
+            owned = set(ids)
+            account_ids = [i.account_id for i in items if i.id in owned]
             if account_changes:
-                TrackedAccount.objects.filter(id__in=account_ids).update(
-                    **account_changes, updated_at=timezone.now()
-                )
+                account_changes = {**account_changes, "updated_at": timezone.now()}
+                update_by_ids(TrackedAccount, account_ids, account_changes)
             ImportJob.objects.filter(pk=batch.job.pk).update(
                 **{counter: F(counter) + len(ids)}
             )
@@ -183,7 +223,7 @@ def succeed_checks(batch, statuses):
     now = timezone.now()
     by_status = {RemoteStatus.IMPORTED: [], RemoteStatus.NOT_IMPORTED: []}
     for item in batch.items:
-        status = statuses.get(item.account.user_id)
+        status = statuses.get(item.user_id)
         if status in by_status:
             by_status[status].append(item)
     settled = 0
@@ -227,7 +267,6 @@ def requeue(batch, items, *, code=None, delay=0.0, needs_check=None, solo=None):
         return 0
     changes = {
         "state": ItemState.QUEUED,
-        "claim_token": "",
         "claimed_until": None,
         "next_attempt_at": time.time() + delay,
         "error_code": code,
@@ -239,16 +278,15 @@ def requeue(batch, items, *, code=None, delay=0.0, needs_check=None, solo=None):
         changes["solo"] = solo
     with transaction.atomic():
         _write_calls(batch)
-        ids = _owned(batch, items) if items else []
+        ids = _owned_update(batch, items, changes) if items else []
         if ids:
-            JobItem.objects.filter(id__in=ids).update(**changes)
             if batch.job.kind == JobKind.IMPORT:
-                account_changes = {"state": AccountState.QUEUED}
+                queued = {"state": AccountState.QUEUED, "updated_at": timezone.now()}
                 if code:
-                    account_changes.update(last_error_code=code, last_error=describe(code)[:500])
-                TrackedAccount.objects.filter(
-                    id__in=[i.account_id for i in items if i.id in set(ids)]
-                ).update(**account_changes, updated_at=timezone.now())
+                    queued.update(last_error_code=code, last_error=describe(code)[:500])
+                owned = set(ids)
+                account_ids = [i.account_id for i in items if i.id in owned]
+                update_by_ids(TrackedAccount, account_ids, queued)
     return len(ids)
 
 
@@ -293,7 +331,7 @@ def sweep_open_items(job, *, only_queued=True):
         if not account_ids:
             return 0
         count = items.update(
-            state=item_state, claim_token="", claimed_until=None, error_code=code,
+            state=item_state, claimed_until=None, error_code=code,
             error_message=describe(code)[:500] if code else "",
         )
         if job.kind == JobKind.IMPORT:
@@ -318,7 +356,7 @@ def release_expired_claims(job, *, now=None):
     with account_check before it is sent again (not guessed).
     """
     now = time.time() if now is None else now
-    changes = {"state": ItemState.QUEUED, "claim_token": "", "claimed_until": None}
+    changes = {"state": ItemState.QUEUED, "claimed_until": None}
     if job.kind == JobKind.IMPORT:
         changes["needs_check"] = True
     return JobItem.objects.filter(

@@ -18,13 +18,26 @@ def secret_key():
     if settings.IM_SECRET_KEY:
         return settings.IM_SECRET_KEY
     if settings.IM_SECRET_KEY_FILE:
-        try:
-            return Path(settings.IM_SECRET_KEY_FILE).read_text().strip()
-        except OSError as exc:
-            raise ImproperlyConfigured(
-                f"IM_SECRET_KEY_FILE cannot be read: {exc.strerror}"
-            ) from None
+        return _secret_key_from_file(Path(settings.IM_SECRET_KEY_FILE))
     raise ImproperlyConfigured("IM_SECRET_KEY or IM_SECRET_KEY_FILE must be set")
+
+
+def _secret_key_from_file(path):
+    # The HMAC is keyed with the key's UTF-8 bytes, whatever the locale says.
+    try:
+        key = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ImproperlyConfigured(
+            f"IM_SECRET_KEY_FILE {path} cannot be read: {exc.strerror}"
+        ) from None
+    except UnicodeDecodeError:
+        raise ImproperlyConfigured(
+            f"IM_SECRET_KEY_FILE {path} is not UTF-8 text"
+        ) from None
+    if not key:
+        # An empty key would only show up later, as 70009 on every call.
+        raise ImproperlyConfigured(f"IM_SECRET_KEY_FILE {path} is empty")
+    return key
 
 
 def sdkappid():
@@ -32,7 +45,7 @@ def sdkappid():
         return SANDBOX_SDKAPPID
     try:
         value = int(settings.IM_SDKAPPID)
-    except ValueError:
+    except (TypeError, ValueError):
         raise ImproperlyConfigured("IM_SDKAPPID must be a number") from None
     if value <= 0:
         raise ImproperlyConfigured("IM_SDKAPPID must be a positive number")

@@ -2,7 +2,6 @@
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
 
 from .im.errors import describe
 
@@ -202,8 +201,6 @@ class JobItem(models.Model):
             models.Index(
                 fields=["job", "state", "next_attempt_at"], name="item_claim_idx"
             ),
-            models.Index(fields=["claim_token"], name="item_token_idx",
-                         condition=~Q(claim_token="")),
             models.Index(fields=["account", "id"], name="item_account_idx"),
         ]
 

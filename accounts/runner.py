@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 FAIL_ACCOUNTS = errors.FAIL_ACCOUNTS
 HEARTBEAT_SECONDS = 5.0
+STATUS_SECONDS = 0.5
 # A reply lost in the network is checked soon, not after a long backoff.
 RECHECK_DELAY = 0.2
 
@@ -97,14 +98,17 @@ def _after_slice(job):
 
 def _work(job_id, client, deadline):
     job = ImportJob.objects.get(pk=job_id)
-    last_beat = 0.0
+    last_beat = last_look = 0.0
     while time.time() < deadline:
         now = time.time()
         if now - last_beat > HEARTBEAT_SECONDS:
             ImportJob.objects.filter(pk=job_id).update(heartbeat_at=timezone.now())
             last_beat = now
-        if not ImportJob.objects.filter(pk=job_id, status=JobStatus.RUNNING).exists():
-            return
+        if now - last_look > STATUS_SECONDS:
+            # A stop or cancel is seen within STATUS_SECONDS, not one query a batch.
+            if not ImportJob.objects.filter(pk=job_id, status=JobStatus.RUNNING).exists():
+                return
+            last_look = now
         batch = batches.claim(job)
         if batch is None:
             due = batches.next_due(job)
@@ -148,10 +152,10 @@ def _send_import(client, batch, items):
     ratelimit.acquire(api)
     try:
         if single:
-            account = items[0].account
-            result = client.account_import(account.user_id, account.nick, account.face_url)
+            item = items[0]
+            result = client.account_import(item.user_id, item.nick, item.face_url)
         else:
-            result = client.multiaccount_import([_entry(i.account) for i in items])
+            result = client.multiaccount_import([_entry(i) for i in items])
     except errors.ImError as exc:
         _record(batch, exc.call, items)
         _on_error(client, batch, items, exc)
@@ -162,12 +166,12 @@ def _send_import(client, batch, items):
     _retry_or_check(batch, [i for i in items if _uid(i) in refused], FAIL_ACCOUNTS)
 
 
-def _entry(account):
-    entry = {"UserID": account.user_id}
-    if account.nick:
-        entry["Nick"] = account.nick
-    if account.face_url:
-        entry["FaceUrl"] = account.face_url
+def _entry(item):
+    entry = {"UserID": item.user_id}
+    if item.nick:
+        entry["Nick"] = item.nick
+    if item.face_url:
+        entry["FaceUrl"] = item.face_url
     return entry
 
 
@@ -317,7 +321,7 @@ def _record(batch, call, items):
 
 
 def _uid(item):
-    return item.account.user_id
+    return item.user_id
 
 
 PROCESSORS = {

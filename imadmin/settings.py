@@ -121,8 +121,9 @@ def _database():
             "timeout": 20,
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
-        # A file, not memory, so a real qcluster process can share the test data.
-        db["TEST"] = {"NAME": str(Path(db["NAME"]).with_suffix(".test.sqlite3"))}
+        # A file, not memory, so a real qcluster process can share the test data;
+        # one per test run, so two runs on one machine never share it.
+        db["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
     else:
         # A connection per request made the ORM broker ~10x slower on PostgreSQL.
         db["CONN_MAX_AGE"] = envint("DATABASE_CONN_MAX_AGE", 60)

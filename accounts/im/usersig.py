@@ -81,7 +81,7 @@ def _decode(usersig):
 
 
 def verify_usersig(usersig, *, sdkappid, secret_key, identifier, now=None):
-    """Return the claims of a valid UserSig or raise UserSigInvalid with the API's code."""
+    """Return a valid UserSig's claims or raise UserSigInvalid with the API's code."""
     if not usersig:
         raise UserSigInvalid(70002, "UserSig is empty")
     doc = _decode(usersig)

@@ -28,6 +28,14 @@ def byte_length(value):
     return len(value.encode("utf-8"))
 
 
+def _utf8_size(field, value):
+    # A lone surrogate (e.g. from surrogateescape decoding) cannot be sent.
+    try:
+        return byte_length(value)
+    except UnicodeEncodeError:
+        raise FieldError(field, f"{field} is not valid UTF-8 text.") from None
+
+
 def clean_user_id(value):
     """Return the UserID with surrounding whitespace trimmed, or raise FieldError."""
     if not isinstance(value, str):
@@ -35,7 +43,7 @@ def clean_user_id(value):
     value = value.strip()
     if not value:
         raise FieldError("UserID", "UserID is empty.")
-    size = byte_length(value)
+    size = _utf8_size("UserID", value)
     if size > USERID_MAX_BYTES:
         raise FieldError(
             "UserID",
@@ -75,7 +83,7 @@ def _clean_profile(field, value):
     if not isinstance(value, str):
         raise FieldError(field, f"{field} must be text.")
     value = value.strip()
-    size = byte_length(value)
+    size = _utf8_size(field, value)
     if size > PROFILE_MAX_BYTES:
         raise FieldError(
             field,
