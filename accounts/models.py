@@ -145,6 +145,7 @@ class TrackedAccount(models.Model):
 
     class Meta:
         ordering = ["-id"]
+        permissions = [("import_single", "Can import one account through the form")]
         # Each serves a list filter ordered by newest first, so a page at a
         # million rows reads one index range instead of sorting.
         indexes = [
@@ -247,3 +248,88 @@ class RateSlot(models.Model):
 
     api = models.CharField(max_length=32, primary_key=True)
     next_at = models.FloatField(default=0.0)
+
+
+class UploadStatus(models.TextChoices):
+    PREVIEWED = "previewed", "previewed"
+    CONFIRMED = "confirmed", "confirmed"
+    CANCELLED = "cancelled", "cancelled"
+    REJECTED = "rejected", "rejected"  # unreadable file: nothing kept
+
+
+class Upload(models.Model):
+    """A CSV an admin uploaded: kept outside any public URL until confirmed or cancelled."""
+
+    token = models.CharField(max_length=32, unique=True)  # in URLs: not guessable
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL
+    )
+    file_name = models.CharField(max_length=255)
+    size = models.BigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    encoding = models.CharField(max_length=10, blank=True)
+    stored_name = models.CharField(max_length=64, blank=True)  # under UPLOAD_DIR
+    status = models.CharField(
+        max_length=10, choices=UploadStatus.choices, default=UploadStatus.PREVIEWED
+    )
+    summary = models.JSONField(default=dict, blank=True)  # the preview's counts
+    job = models.ForeignKey(ImportJob, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self):
+        return self.file_name
+
+
+class AuditAction(models.TextChoices):
+    SIGN_IN = "sign_in", "signed in"
+    SIGN_IN_FAILED = "sign_in_failed", "sign-in failed"
+    LOCKED_OUT = "locked_out", "locked out"
+    SIGN_OUT = "sign_out", "signed out"
+    SINGLE_IMPORT = "single_import", "single import"
+    CSV_UPLOADED = "csv_uploaded", "CSV uploaded and previewed"
+    CSV_CONFIRMED = "csv_confirmed", "CSV confirmed"
+    CSV_CANCELLED = "csv_cancelled", "CSV cancelled"
+    CSV_REJECTED = "csv_rejected", "CSV rejected"
+    ADMIN_ACTION = "admin_action", "admin action"
+    JOB_RETRY = "job_retry", "retry failed"
+    JOB_CANCEL = "job_cancel", "job cancelled"
+    JOB_STARTED = "job_started", "job started"
+    JOB_ENDED = "job_ended", "job ended"
+    ROLE_CHANGED = "role_changed", "role changed"
+    EXPORT = "export", "export"
+
+
+class AuditEvent(models.Model):
+    """One human action or job outcome. Append-only: never updated, never deleted."""
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    actor_name = models.CharField(max_length=150, blank=True)  # kept if the user goes
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    action = models.CharField(max_length=20, choices=AuditAction.choices)
+    object_type = models.CharField(max_length=20, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    user_id = models.CharField("UserID", max_length=32, blank=True)  # the IM account
+    job_id = models.BigIntegerField(null=True, blank=True)
+    result = models.CharField(max_length=20, default="ok")
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["action", "id"], name="audit_action_idx"),
+            models.Index(fields=["actor", "id"], name="audit_actor_idx"),
+            models.Index(fields=["user_id", "id"], name="audit_userid_idx"),
+            models.Index(fields=["job_id", "id"], name="audit_job_idx"),
+        ]
+        permissions = [("export_audit", "Can export the audit history and records")]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_name} {self.action}"

@@ -4,4 +4,8 @@ import os
 # still allow ORM calls there (shared/PLATFORM.md).
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-pytest_plugins = ["tests.fixtures_sandbox", "tests.fixtures_pipeline"]
+pytest_plugins = [
+    "tests.fixtures_sandbox",
+    "tests.fixtures_pipeline",
+    "tests.fixtures_browser",
+]
