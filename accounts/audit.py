@@ -4,7 +4,7 @@ Callers pass what happened; the request (if any) supplies who and from where.
 Nothing here updates or deletes an entry.
 """
 
-from .models import AuditEvent
+from .models import AuditAction, AuditEvent
 
 
 def client_ip(request):
@@ -38,4 +38,43 @@ def audit_record(
         job_id=job_id,
         result=result,
         details=details or {},
+    )
+
+
+def audit_job_started(job):
+    """The entry for a job's start: who asked, what kind, how many accounts."""
+    return audit_record(
+        action=AuditAction.JOB_STARTED,
+        actor=job.created_by,
+        object_type="job",
+        object_id=job.pk,
+        job_id=job.pk,
+        details={
+            "kind": job.kind,
+            "source": job.source,
+            "label": job.label,
+            "total": job.total,
+        },
+    )
+
+
+def audit_job_ended(job):
+    """The entry for a job's end, with its final status and counts."""
+    job.refresh_from_db()
+    return audit_record(
+        action=AuditAction.JOB_ENDED,
+        actor=job.created_by,
+        object_type="job",
+        object_id=job.pk,
+        job_id=job.pk,
+        result=job.status,
+        details={
+            "kind": job.kind,
+            "total": job.total,
+            "succeeded": job.succeeded,
+            "failed": job.failed,
+            "invalid": job.invalid,
+            "cancelled": job.cancelled,
+            "error_code": job.error_code,
+        },
     )

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from .audit import audit_job_ended
 from .bulk_sql import INCREMENT, update_by_ids
 from .im.client import MAX_ITEMS_PER_CALL
 from .im.errors import describe
@@ -306,6 +307,8 @@ def stop_job(job, code, *, status=JobStatus.STOPPED):
             finished_at=now,
         )
         sweep_open_items(job)
+        if stopped:
+            audit_job_ended(job)
     return bool(stopped)
 
 
@@ -384,8 +387,10 @@ def finish_if_done(job):
         return False
     job.refresh_from_db(fields=["failed", "invalid"])
     status = JobStatus.DONE_WITH_ERRORS if job.failed or job.invalid else JobStatus.DONE
-    return bool(
-        ImportJob.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(
+    with transaction.atomic():
+        finished = ImportJob.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(
             status=status, finished_at=timezone.now()
         )
-    )
+        if finished:
+            audit_job_ended(job)
+    return bool(finished)

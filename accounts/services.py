@@ -14,6 +14,7 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from . import batches, conf, runner
+from .audit import audit_job_ended, audit_job_started
 from .models import (
     ACTIVE_JOB_STATUSES,
     AccountState,
@@ -103,6 +104,7 @@ def job_start(
             raise NothingToDo(
                 "No account to work on: the selection is empty or already in a running job."
             )
+        audit_job_started(job)
         job_enqueue(job_id=job.pk)
     return job
 
@@ -130,11 +132,13 @@ def job_cancel(*, job, user=None):
     Batches already sent finish and are recorded. Returns False if the job had
     already ended (a second call is harmless).
     """
-    cancelled = ImportJob.objects.filter(pk=job.pk, status__in=ACTIVE_JOB_STATUSES).update(
-        status=JobStatus.CANCELLED, finished_at=timezone.now()
-    )
-    if cancelled:
-        batches.sweep_open_items(job)
+    with transaction.atomic():
+        cancelled = ImportJob.objects.filter(
+            pk=job.pk, status__in=ACTIVE_JOB_STATUSES
+        ).update(status=JobStatus.CANCELLED, finished_at=timezone.now())
+        if cancelled:
+            batches.sweep_open_items(job)
+            audit_job_ended(job)
     job.refresh_from_db()
     return bool(cancelled)
 
@@ -258,6 +262,7 @@ def accounts_import_rows(*, rows, source, user=None, label="", options=None):
             kind=JobKind.IMPORT, source=source, user=user, label=label, options=options
         )
         _items_add_ids(job, ids)
+        audit_job_started(job)
         job_enqueue(job_id=job.pk)
     return job, summary
 
@@ -310,6 +315,7 @@ def account_import_now(*, user_id, nick="", face_url="", user=None, client=None)
         ImportJob.objects.filter(pk=job.pk).update(
             status=JobStatus.RUNNING, started_at=timezone.now()
         )
+        audit_job_started(job)
     job.refresh_from_db()
     _work_now(job, client)
     item = JobItem.objects.get(job=job)
@@ -368,6 +374,7 @@ def accounts_reconcile(*, all_imported=False, source=JobSource.COMMAND, user=Non
         if not _items_add(job, accounts.distinct()):
             transaction.set_rollback(True)
             return None
+        audit_job_started(job)
         job_enqueue(job_id=job.pk)
     return job
 

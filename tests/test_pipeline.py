@@ -10,6 +10,8 @@ from accounts import batches, runner, services
 from accounts.im import errors
 from accounts.models import (
     AccountState,
+    AuditAction,
+    AuditEvent,
     ApiCall,
     ItemState,
     JobItem,
@@ -50,6 +52,13 @@ def test_it_imports_every_account_in_batches_of_100(im_settings, sandbox, run_jo
     assert {c.api for c in calls} == {"multiaccount_import"}
     assert sandbox.stats()["accounts"] >= 1050
     assert requests.get(f"{sandbox.url}/sandbox/accounts/u000007").json()["Nick"] == "Nick 7"
+    started, ended = (
+        AuditEvent.objects.get(job_id=job.pk, action=action)
+        for action in (AuditAction.JOB_STARTED, AuditAction.JOB_ENDED)
+    )
+    assert started.details["total"] == 1050
+    assert ended.result == JobStatus.DONE
+    assert ended.details["succeeded"] == 1050
 
 
 def test_it_imports_everything_through_every_fault_at_once(im_settings, sandbox, run_job):
@@ -160,6 +169,8 @@ def test_cancel_sends_queued_accounts_back_to_pending(im_settings, sandbox):
     assert TrackedAccount.objects.filter(state=AccountState.PENDING).count() == 500
     assert not runner.job_run(job.pk)
     assert ApiCall.objects.count() == 0
+    ended = AuditEvent.objects.get(job_id=job.pk, action=AuditAction.JOB_ENDED)
+    assert (ended.result, ended.details["cancelled"]) == (JobStatus.CANCELLED, 500)
 
 
 def test_an_expired_claim_is_settled_by_a_check_not_resent(im_settings, sandbox, run_job):
