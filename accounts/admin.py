@@ -7,7 +7,17 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from . import services
-from .models import ApiCall, ImportJob, JobItem, JobKind, JobSource, TrackedAccount
+from .audit import audit_record
+from .models import (
+    ApiCall,
+    AuditAction,
+    AuditEvent,
+    ImportJob,
+    JobItem,
+    JobKind,
+    JobSource,
+    TrackedAccount,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -47,8 +57,15 @@ def _job_link(job):
 @admin.register(TrackedAccount)
 class TrackedAccountAdmin(ReadOnlyAdmin):
     list_display = [
-        "user_id", "nick", "state", "remote_status", "is_drifted", "attempts",
-        "last_error_code", "job_id", "updated_at",
+        "user_id",
+        "nick",
+        "state",
+        "remote_status",
+        "is_drifted",
+        "attempts",
+        "last_error_code",
+        "job_id",
+        "updated_at",
     ]
     list_filter = ["state", "remote_status", "source", RecentJobFilter]
     # Prefix search uses the UserID index; "contains" would scan a million rows.
@@ -65,15 +82,21 @@ class TrackedAccountAdmin(ReadOnlyAdmin):
     def is_drifted(self, obj):
         return obj.drifted
 
-    def _start(self, request, queryset, kind, verb):
+    def _start(self, request, queryset, kind, verb, *, action, selected=None):
+        selected = queryset.count() if selected is None else selected
         try:
             job = services.job_start(
-                kind=kind, accounts=queryset, source=JobSource.ADMIN, user=request.user,
+                kind=kind,
+                accounts=queryset,
+                source=JobSource.ADMIN,
+                user=request.user,
                 label=f"admin action: {verb.lower()} selected accounts",
             )
         except services.NothingToDo as exc:
+            _audit_action(request, action, selected, result="nothing_to_do")
             self.message_user(request, str(exc), messages.WARNING)
             return None
+        _audit_action(request, action, selected, job=job)
         self.message_user(
             request,
             format_html("{} {} accounts: {} queued.", verb, job.total, _job_link(job)),
@@ -83,21 +106,33 @@ class TrackedAccountAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Import selected into IM", permissions=["run_bulk_jobs"])
     def import_selected(self, request, queryset):
-        return self._start(request, queryset, JobKind.IMPORT, "Importing")
+        return self._start(
+            request, queryset, JobKind.IMPORT, "Importing", action="import_selected"
+        )
 
     @admin.action(description="Check status in IM", permissions=["run_bulk_jobs"])
     def check_selected(self, request, queryset):
-        return self._start(request, queryset, JobKind.CHECK, "Checking")
+        return self._start(
+            request, queryset, JobKind.CHECK, "Checking", action="check_selected"
+        )
 
     @admin.action(description="Retry failed", permissions=["run_bulk_jobs"])
     def retry_failed(self, request, queryset):
-        return self._start(request, queryset.filter(state="failed"), JobKind.IMPORT,
-                           "Retrying")
+        return self._start(
+            request,
+            queryset.filter(state="failed"),
+            JobKind.IMPORT,
+            "Retrying",
+            action="retry_failed",
+            selected=queryset.count(),
+        )
 
     @admin.action(description="Delete from IM…", permissions=["run_bulk_jobs"])
     def delete_from_im(self, request, queryset):
         if request.POST.get("confirm") == "yes":
-            return self._start(request, queryset, JobKind.DELETE, "Deleting")
+            return self._start(
+                request, queryset, JobKind.DELETE, "Deleting", action="delete_from_im"
+            )
         return TemplateResponse(
             request,
             "admin/accounts/delete_from_im_confirm.html",
@@ -114,11 +149,39 @@ class TrackedAccountAdmin(ReadOnlyAdmin):
         )
 
 
+def _audit_action(request, action, selected, *, job=None, result="ok"):
+    audit_record(
+        action=AuditAction.ADMIN_ACTION,
+        request=request,
+        object_type="job" if job else "",
+        object_id=job.pk if job else "",
+        job_id=job.pk if job else None,
+        result=result,
+        details={
+            "action": action,
+            "selected": selected,
+            "queued": job.total if job else 0,
+        },
+    )
+
+
 @admin.register(ImportJob)
 class ImportJobAdmin(ReadOnlyAdmin):
     list_display = [
-        "id", "kind", "source", "status", "label", "total", "succeeded", "failed",
-        "invalid", "cancelled", "error_code", "created_by", "created_at", "finished_at",
+        "id",
+        "kind",
+        "source",
+        "status",
+        "label",
+        "total",
+        "succeeded",
+        "failed",
+        "invalid",
+        "cancelled",
+        "error_code",
+        "created_by",
+        "created_at",
+        "finished_at",
     ]
     list_filter = ["status", "kind", "source"]
     show_full_result_count = False
@@ -127,8 +190,16 @@ class ImportJobAdmin(ReadOnlyAdmin):
 @admin.register(ApiCall)
 class ApiCallAdmin(ReadOnlyAdmin):
     list_display = [
-        "id", "job_id", "api", "account_count", "http_status", "error_code",
-        "error_info", "duration_ms", "attempt", "created_at",
+        "id",
+        "job_id",
+        "api",
+        "account_count",
+        "http_status",
+        "error_code",
+        "error_info",
+        "duration_ms",
+        "attempt",
+        "created_at",
     ]
     list_filter = ["api", "error_code"]
     show_full_result_count = False
@@ -142,3 +213,28 @@ class JobItemAdmin(ReadOnlyAdmin):
     raw_id_fields = ["job", "account"]
     show_full_result_count = False
     list_select_related = ["account"]
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    """The audit history: browsable by auditors; nobody adds, changes or deletes."""
+
+    list_display = [
+        "id",
+        "at",
+        "actor_name",
+        "ip",
+        "action",
+        "object_type",
+        "object_id",
+        "user_id",
+        "job_id",
+        "result",
+    ]
+    list_filter = ["action", "result"]
+    search_fields = ["=actor_name", "=user_id", "=object_id"]
+    show_full_result_count = False
+    list_select_related = False
+
+    def get_actions(self, request):
+        return {}  # not even delete_selected, whatever the permissions say

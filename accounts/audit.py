@@ -4,12 +4,45 @@ Callers pass what happened; the request (if any) supplies who and from where.
 Nothing here updates or deletes an entry.
 """
 
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 from .models import AuditAction, AuditEvent
+
+# Who is acting right now, for entries written where no request is passed
+# (signal receivers): the request in flight, or a command's own name.
+_context = ContextVar("audit_context", default=None)
 
 
 def client_ip(request):
     """The address the request came from (REMOTE_ADDR; a proxy must set it)."""
     return request.META.get("REMOTE_ADDR") or None if request else None
+
+
+@contextmanager
+def audit_context(*, request=None, via=""):
+    """Name the request or command (``via``) behind entries written inside."""
+    token = _context.set({"request": request, "via": via})
+    try:
+        yield
+    finally:
+        _context.reset(token)
+
+
+def current_context():
+    """``{"request": …, "via": …}`` as set by the innermost audit_context, or {}."""
+    return _context.get() or {}
+
+
+class AuditRequestMiddleware:
+    """Makes each request the audit context while its view runs."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        with audit_context(request=request):
+            return self.get_response(request)
 
 
 def audit_record(
@@ -25,8 +58,8 @@ def audit_record(
     details=None,
 ):
     """Write one entry and return it. ``actor`` defaults to the request's user."""
-    if actor is None and request is not None and request.user.is_authenticated:
-        actor = request.user
+    if actor is None and getattr(request, "user", None) is not None:
+        actor = request.user if request.user.is_authenticated else None
     return AuditEvent.objects.create(
         action=action,
         actor=actor if actor is not None and actor.pk else None,
@@ -34,9 +67,9 @@ def audit_record(
         ip=client_ip(request),
         object_type=object_type,
         object_id=str(object_id)[:64],
-        user_id=user_id[:32],
+        user_id=(user_id or "")[:32],
         job_id=job_id,
-        result=result,
+        result=str(result)[:20],
         details=details or {},
     )
 

@@ -97,13 +97,15 @@ def claim(job, *, size=MAX_ITEMS_PER_CALL, now=None):
             "claimed_until": lease,
             "attempts": INCREMENT,
         }
-        if not update_by_ids(JobItem, ids, claimed, where="AND state = %s",
-                             params=[ItemState.QUEUED]):
+        if not update_by_ids(
+            JobItem, ids, claimed, where="AND state = %s", params=[ItemState.QUEUED]
+        ):
             return None
         items = [
             ClaimedItem(*values)
-            for values in JobItem.objects.filter(job=job, state=ItemState.RUNNING,
-                                                 claim_token=token)
+            for values in JobItem.objects.filter(
+                job=job, state=ItemState.RUNNING, claim_token=token
+            )
             .order_by("id")
             .values_list(*_CLAIMED_FIELDS)
         ]
@@ -125,7 +127,10 @@ def _owned_update(batch, items, changes):
     """
     ids = [i.id for i in items]
     changed = update_by_ids(
-        JobItem, ids, changes, where="AND claim_token = %s AND state = %s",
+        JobItem,
+        ids,
+        changes,
+        where="AND claim_token = %s AND state = %s",
         params=[batch.token, ItemState.RUNNING],
     )
     if changed == len(ids):
@@ -169,7 +174,9 @@ def flush_calls(batch):
         _write_calls(batch)
 
 
-def _settle(batch, items, item_state, counter, account_changes, *, code=None, message=""):
+def _settle(
+    batch, items, item_state, counter, account_changes, *, code=None, message=""
+):
     """Move owned ``items`` to a final state, update their accounts and the job's count."""
     if not items and not batch.calls:
         return 0
@@ -231,15 +238,24 @@ def succeed_checks(batch, statuses):
     with transaction.atomic():
         for status, items in by_status.items():
             settled += _settle(
-                batch, items, ItemState.SUCCEEDED, "succeeded",
+                batch,
+                items,
+                ItemState.SUCCEEDED,
+                "succeeded",
                 {"remote_status": status, "checked_at": now},
             )
         # Accounts whose import outcome was uncertain are settled by IM's answer.
         TrackedAccount.objects.filter(
             id__in=[i.account_id for i in by_status[RemoteStatus.IMPORTED]],
-            state__in=(AccountState.FAILED, AccountState.IMPORTING, AccountState.PENDING),
+            state__in=(
+                AccountState.FAILED,
+                AccountState.IMPORTING,
+                AccountState.PENDING,
+            ),
         ).exclude(job_items__state=ItemState.RUNNING).update(
-            state=AccountState.IMPORTED, imported_at=now, last_error_code=None,
+            state=AccountState.IMPORTED,
+            imported_at=now,
+            last_error_code=None,
             last_error="",
         )
     return settled
@@ -327,14 +343,18 @@ def sweep_open_items(job, *, only_queued=True):
         }
     else:
         return 0
-    states = [ItemState.QUEUED] if only_queued else [ItemState.QUEUED, ItemState.RUNNING]
+    states = (
+        [ItemState.QUEUED] if only_queued else [ItemState.QUEUED, ItemState.RUNNING]
+    )
     with transaction.atomic():
         items = JobItem.objects.filter(job=job, state__in=states)
         account_ids = list(items.values_list("account_id", flat=True))
         if not account_ids:
             return 0
         count = items.update(
-            state=item_state, claimed_until=None, error_code=code,
+            state=item_state,
+            claimed_until=None,
+            error_code=code,
             error_message=describe(code)[:500] if code else "",
         )
         if job.kind == JobKind.IMPORT:
@@ -368,7 +388,9 @@ def release_expired_claims(job, *, now=None):
 
 
 def open_items(job):
-    return JobItem.objects.filter(job=job, state__in=(ItemState.QUEUED, ItemState.RUNNING))
+    return JobItem.objects.filter(
+        job=job, state__in=(ItemState.QUEUED, ItemState.RUNNING)
+    )
 
 
 def next_due(job):

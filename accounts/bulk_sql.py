@@ -51,3 +51,18 @@ def update_by_ids(model, ids, changes, *, where="", params=()):
     with connection.cursor() as cursor:
         cursor.execute(sql, [*values, *params])
         return cursor.rowcount
+
+
+def insert_rows(model, fields, rows):
+    """INSERT many rows of ``fields`` (field names) at once; ``rows`` are value tuples.
+
+    Django's bulk_create prepares every value of every field through the model
+    (measured ~170 µs a row); imports of a million rows need a plain executemany.
+    Values must already be database-ready except datetimes.
+    """
+    meta, quote = model._meta, connection.ops.quote_name
+    columns = ", ".join(quote(meta.get_field(name).column) for name in fields)
+    marks = ", ".join(["%s"] * len(fields))
+    sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({marks})"
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, [[_adapt(v) for v in row] for row in rows])

@@ -15,7 +15,10 @@ def im_settings_check(app_configs, **kwargs):
     problems = []
     for getter, hint in (
         (conf.sdkappid, "Set IM_SDKAPPID to the app's SDKAppID from the IM console."),
-        (conf.secret_key, "Set IM_SECRET_KEY, or IM_SECRET_KEY_FILE to a file holding it."),
+        (
+            conf.secret_key,
+            "Set IM_SECRET_KEY, or IM_SECRET_KEY_FILE to a file holding it.",
+        ),
         (conf.base_url, "Set IM_REGION to the app's region, or IM_API_BASE_URL."),
     ):
         try:
@@ -25,19 +28,21 @@ def im_settings_check(app_configs, **kwargs):
     try:
         clean_user_id(settings.IM_ADMIN_IDENTIFIER)
     except FieldError as exc:
-        problems.append(
-            Error(f"IM_ADMIN_IDENTIFIER: {exc.message}", id="imadmin.E002")
-        )
+        problems.append(Error(f"IM_ADMIN_IDENTIFIER: {exc.message}", id="imadmin.E002"))
     url = settings.IM_API_BASE_URL
     if url and not url.startswith(("http://", "https://")):
         problems.append(
-            Error("IM_API_BASE_URL must start with https:// (or http:// for the sandbox)",
-                  id="imadmin.E003")
+            Error(
+                "IM_API_BASE_URL must start with https:// (or http:// for the sandbox)",
+                id="imadmin.E003",
+            )
         )
     if not settings.IM_SANDBOX and url.startswith("http://"):
         problems.append(
-            Warning("IM_API_BASE_URL is plain http: the real service is HTTPS only",
-                    id="imadmin.W001")
+            Warning(
+                "IM_API_BASE_URL is plain http: the real service is HTTPS only",
+                id="imadmin.W001",
+            )
         )
     if settings.IM_READ_TIMEOUT <= SERVICE_TIMEOUT:
         check = Warning if settings.IM_SANDBOX else Error
@@ -49,5 +54,7 @@ def im_settings_check(app_configs, **kwargs):
             )
         )
     if not 0 < settings.IM_RATE_FRACTION <= 1:
-        problems.append(Error("IM_RATE_FRACTION must be above 0 and at most 1", id="imadmin.E005"))
+        problems.append(
+            Error("IM_RATE_FRACTION must be above 0 and at most 1", id="imadmin.E005")
+        )
     return problems

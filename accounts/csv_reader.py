@@ -62,10 +62,14 @@ class CsvReader:
     def _read_header(self):
         header = self._next_record()
         if header is None:
-            raise CsvFormatError("The file is empty: it needs a header row with UserID.")
+            raise CsvFormatError(
+                "The file is empty: it needs a header row with UserID."
+            )
         _, names = header
         for index, name in enumerate(names):
-            key = name.strip().lower().replace(" ", "").replace("_", "").replace("-", "")
+            key = (
+                name.strip().lower().replace(" ", "").replace("_", "").replace("-", "")
+            )
             target = COLUMN_ALIASES.get(key)
             if target and target not in self.columns:
                 self.columns[target] = index
@@ -80,16 +84,20 @@ class CsvReader:
     def _next_record(self):
         start = self._records.line_num + 1
         try:
-            return start, next(self._records)
+            values = next(self._records)
         except StopIteration:
             return None
         except csv.Error as exc:
             raise CsvFormatError(f"Line {start} is not valid CSV: {exc}.") from None
-        except UnicodeDecodeError:
+        try:
+            # Undecodable bytes arrive as lone surrogates (see open_csv).
+            "".join(values).encode("utf-8")
+        except UnicodeEncodeError:
             raise CsvFormatError(
                 f"Line {start} is not valid {ENCODINGS.get(self.encoding, self.encoding)}; "
                 "save the file as UTF-8 or choose its encoding."
             ) from None
+        return start, values
 
     def __iter__(self):
         seen = {}
@@ -116,7 +124,13 @@ class CsvReader:
             return values[index] if index is not None and index < len(values) else ""
 
         raw_id = value("user_id")
-        row = Row(line=line, user_id=raw_id.strip())
+        # Raw values stay on a row that fails, so a list of errors shows them.
+        row = Row(
+            line=line,
+            user_id=raw_id.strip(),
+            nick=value("nick").strip(),
+            face_url=value("face_url").strip(),
+        )
         try:
             row.user_id = clean_user_id(raw_id)
             row.nick = clean_nick(value("nick"))
@@ -130,9 +144,9 @@ def open_csv(stream, *, encoding="auto", max_rows=None):
     """A CsvReader over a binary ``stream``; raises CsvFormatError for an unreadable file."""
     if encoding not in ENCODINGS:
         raise CsvFormatError(f"Unknown encoding {encoding!r}.")
-    stream = stream if isinstance(stream, io.BufferedReader) else io.BufferedReader(
-        _Raw(stream), buffer_size=SAMPLE_BYTES
-    )
+    # Always wrapped: peek() on the caller's reader (e.g. open(path, "rb"))
+    # returns only its own buffer, often 8 KiB, too little to detect with.
+    stream = io.BufferedReader(_Raw(stream), buffer_size=SAMPLE_BYTES)
     sample = stream.peek(SAMPLE_BYTES)[:SAMPLE_BYTES]
     if not sample.strip():
         raise CsvFormatError("The file is empty: it needs a header row with UserID.")
@@ -140,7 +154,11 @@ def open_csv(stream, *, encoding="auto", max_rows=None):
         raise CsvFormatError("This is not a CSV file: it holds binary data.")
     chosen = _detect(sample) if encoding == "auto" else encoding
     codec = "utf-8-sig" if chosen == "utf-8" else chosen
-    text = io.TextIOWrapper(stream, encoding=codec, errors="strict", newline="")
+    # A strict decoder fails on the whole 8 KiB chunk it decodes, lines before
+    # the bad byte; escaping it lets the record that holds it be named.
+    text = io.TextIOWrapper(
+        stream, encoding=codec, errors="surrogateescape", newline=""
+    )
     return CsvReader(text=text, encoding=chosen, max_rows=max_rows)
 
 

@@ -51,7 +51,9 @@ def json_lines(fields, rows):
     yield "[\n"
     first = True
     for row in rows:
-        text = json.dumps(dict(zip(fields, row)), cls=DjangoJSONEncoder, ensure_ascii=False)
+        text = json.dumps(
+            dict(zip(fields, row)), cls=DjangoJSONEncoder, ensure_ascii=False
+        )
         yield ("  " if first else ",\n  ") + text
         first = False
     yield "\n]\n"

@@ -1,7 +1,7 @@
 """Tracked accounts, import jobs, their items, API call records and the rate limiter's rows."""
 
 from django.conf import settings
-from django.db import models
+from django.db import DatabaseError, models
 
 from .im.errors import describe
 
@@ -62,7 +62,9 @@ OPEN_ITEM_STATES = (ItemState.QUEUED, ItemState.RUNNING)
 class ImportJob(models.Model):
     """One import, check or delete of a set of accounts, worked in batches of 100."""
 
-    kind = models.CharField(max_length=10, choices=JobKind.choices, default=JobKind.IMPORT)
+    kind = models.CharField(
+        max_length=10, choices=JobKind.choices, default=JobKind.IMPORT
+    )
     source = models.CharField(max_length=10, choices=JobSource.choices)
     status = models.CharField(
         max_length=20, choices=JobStatus.choices, default=JobStatus.QUEUED
@@ -214,7 +216,11 @@ class ApiCall(models.Model):
     """Every request sent to IM: what, for whom, and what came back. No UserSig."""
 
     job = models.ForeignKey(
-        ImportJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="calls"
+        ImportJob,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="calls",
     )
     api = models.CharField(max_length=32)
     account_count = models.PositiveSmallIntegerField()
@@ -303,12 +309,53 @@ class AuditAction(models.TextChoices):
     EXPORT = "export", "export"
 
 
+class AuditEventImmutable(DatabaseError):
+    """An update or delete of an audit entry was attempted: the history is append-only.
+
+    A DatabaseError, like the one PostgreSQL's trigger raises for raw SQL.
+    """
+
+
+class AuditEventQuerySet(models.QuerySet):
+    """Reads and inserts only: updates and deletes raise AuditEventImmutable."""
+
+    def update(self, **kwargs):
+        # Deleting a user sets its entries' actor to NULL (the name stays in
+        # actor_name); that one change is allowed, as the database trigger does.
+        if kwargs.keys() <= {"actor", "actor_id"} and not any(kwargs.values()):
+            return super().update(**kwargs)
+        raise AuditEventImmutable("audit entries cannot be updated")
+
+    def delete(self):
+        raise AuditEventImmutable("audit entries cannot be deleted")
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        raise AuditEventImmutable("audit entries cannot be updated")
+
+    def update_or_create(self, *args, **kwargs):
+        raise AuditEventImmutable("audit entries cannot be updated")
+
+    def bulk_create(self, objs, *args, update_conflicts=False, **kwargs):
+        if update_conflicts:  # an upsert would overwrite stored entries
+            raise AuditEventImmutable("audit entries cannot be updated")
+        return super().bulk_create(objs, *args, **kwargs)
+
+    async def aupdate(self, **kwargs):
+        raise AuditEventImmutable("audit entries cannot be updated")
+
+    async def adelete(self):
+        raise AuditEventImmutable("audit entries cannot be deleted")
+
+
 class AuditEvent(models.Model):
     """One human action or job outcome. Append-only: never updated, never deleted."""
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
     actor_name = models.CharField(max_length=150, blank=True)  # kept if the user goes
@@ -321,7 +368,11 @@ class AuditEvent(models.Model):
     result = models.CharField(max_length=20, default="ok")
     details = models.JSONField(default=dict, blank=True)
 
+    objects = AuditEventQuerySet.as_manager()
+
     class Meta:
+        # Related lookups and deletion cascades use the guarded manager too.
+        base_manager_name = "objects"
         ordering = ["-id"]
         indexes = [
             models.Index(fields=["action", "id"], name="audit_action_idx"),
@@ -333,3 +384,14 @@ class AuditEvent(models.Model):
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_name} {self.action}"
+
+    def save(self, **kwargs):
+        """Insert a new entry; saving one already stored raises AuditEventImmutable."""
+        if not self._state.adding or kwargs.get("update_fields") is not None:
+            raise AuditEventImmutable("audit entries cannot be updated")
+        # Never an UPDATE, even for an instance built with an existing id.
+        kwargs["force_insert"] = True
+        super().save(**kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AuditEventImmutable("audit entries cannot be deleted")

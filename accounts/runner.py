@@ -106,7 +106,9 @@ def _work(job_id, client, deadline):
             last_beat = now
         if now - last_look > STATUS_SECONDS:
             # A stop or cancel is seen within STATUS_SECONDS, not one query a batch.
-            if not ImportJob.objects.filter(pk=job_id, status=JobStatus.RUNNING).exists():
+            if not ImportJob.objects.filter(
+                pk=job_id, status=JobStatus.RUNNING
+            ).exists():
                 return
             last_look = now
         batch = batches.claim(job)
@@ -202,7 +204,9 @@ def _retry_or_check(batch, items, code):
 
 def _fail_by_code(batch, items):
     for code in {i.error_code or FAIL_ACCOUNTS for i in items}:
-        batches.fail(batch, [i for i in items if (i.error_code or FAIL_ACCOUNTS) == code], code)
+        batches.fail(
+            batch, [i for i in items if (i.error_code or FAIL_ACCOUNTS) == code], code
+        )
 
 
 # -- check and delete ---------------------------------------------------------
@@ -225,7 +229,9 @@ def process_check(client, batch):
         if a.result_code == 0 and a.account_status in RemoteStatus.values
     }
     batches.succeed_checks(batch, statuses)
-    _fail_unanswered(batch, [i for i in batch.items if _uid(i) not in statuses], answers)
+    _fail_unanswered(
+        batch, [i for i in batch.items if _uid(i) not in statuses], answers
+    )
 
 
 def process_delete(client, batch):
@@ -240,7 +246,9 @@ def process_delete(client, batch):
     _record(batch, result.call, batch.items)
     answers = result.by_user_id()
     gone = {
-        uid for uid, a in answers.items() if a.result_code in (0, errors.ACCOUNT_MISSING)
+        uid
+        for uid, a in answers.items()
+        if a.result_code in (0, errors.ACCOUNT_MISSING)
     }
     batches.succeed_deletes(batch, [i for i in batch.items if _uid(i) in gone])
     _fail_unanswered(batch, [i for i in batch.items if _uid(i) not in gone], answers)
@@ -250,7 +258,9 @@ def _fail_unanswered(batch, items, answers):
     by_code = {}
     for item in items:
         answer = answers.get(_uid(item))
-        code = answer.result_code if answer and answer.result_code else errors.BAD_RESPONSE
+        code = (
+            answer.result_code if answer and answer.result_code else errors.BAD_RESPONSE
+        )
         by_code.setdefault(code, []).append(item)
     for code, group in by_code.items():
         batches.fail(batch, group, code)
@@ -284,8 +294,11 @@ def _on_error(client, batch, items, exc):
 def _recheck_or_fail(batch, items, code):
     limit = settings.IM_MAX_ATTEMPTS
     batches.requeue(
-        batch, [i for i in items if i.attempts <= limit], code=code,
-        needs_check=True, delay=RECHECK_DELAY,
+        batch,
+        [i for i in items if i.attempts <= limit],
+        code=code,
+        needs_check=True,
+        delay=RECHECK_DELAY,
     )
     batches.fail(batch, [i for i in items if i.attempts > limit], code)
 

@@ -15,6 +15,7 @@ from django_q.tasks import async_task
 
 from . import batches, conf, runner
 from .audit import audit_job_ended, audit_job_started
+from .bulk_sql import insert_rows, update_by_ids
 from .models import (
     ACTIVE_JOB_STATUSES,
     AccountState,
@@ -45,7 +46,10 @@ def job_enqueue(*, job_id, runners=None):
     def send():
         for _ in range(count):
             async_task(
-                "accounts.tasks.job_run", job_id, task_name=f"job-{job_id}", group="jobs"
+                "accounts.tasks.job_run",
+                job_id,
+                task_name=f"job-{job_id}",
+                group="jobs",
             )
 
     transaction.on_commit(send)
@@ -182,64 +186,135 @@ def accounts_upsert(*, rows, source, reimport=False):
 
 
 def _upsert_chunk(rows, source, summary, reimport):
-    existing = TrackedAccount.objects.in_bulk(
-        [r["user_id"] for r in rows], field_name="user_id"
-    )
+    known = {
+        values[0]: values
+        for values in TrackedAccount.objects.filter(
+            user_id__in=[r["user_id"] for r in rows]
+        ).values_list("user_id", "id", "nick", "face_url", "state")
+    }
     new, changed, send = [], [], []
     for row in rows:
-        account = existing.get(row["user_id"])
+        account = known.get(row["user_id"])
         if account is None:
-            new.append(_new_account(row, source))
-        elif account.state in BUSY_STATES:
+            new.append(row)
+            continue
+        _, pk, nick, face_url, state = account
+        profile = _new_profile(nick, face_url, row)
+        if state in BUSY_STATES:
             summary.busy += 1
-        elif _apply_profile(account, row):
-            changed.append(account)
-        elif account.state != AccountState.IMPORTED or reimport:
-            send.append(account)
+        elif profile:
+            changed.append((*profile, pk))
+        elif state != AccountState.IMPORTED or reimport:
+            send.append(pk)
             summary.resend += 1
         else:
             summary.unchanged += 1
-    created = TrackedAccount.objects.bulk_create(new)
+    now = timezone.now()
+    created = _accounts_create(new, source, now)
     if changed:
-        now = timezone.now()
-        for account in changed:
-            account.updated_at = now
-        TrackedAccount.objects.bulk_update(changed, ["nick", "face_url", "updated_at"])
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"UPDATE {TrackedAccount._meta.db_table} SET nick = %s, face_url = %s,"
+                " updated_at = %s WHERE id = %s",
+                [
+                    (nick, face, connection.ops.adapt_datetimefield_value(now), pk)
+                    for nick, face, pk in changed
+                ],
+            )
     summary.new += len(created)
     summary.updated += len(changed)
-    return [a.pk for a in (*created, *changed, *send)]
+    return [*created, *(pk for *_, pk in changed), *send]
 
 
-def _new_account(row, source):
-    return TrackedAccount(
-        user_id=row["user_id"],
-        nick=row.get("nick") or "",
-        face_url=row.get("face_url") or "",
-        source=source,
+def _accounts_create(rows, source, now):
+    """Insert new accounts in one executemany; return their ids."""
+    if not rows:
+        return []
+    fields = [
+        "user_id",
+        "nick",
+        "face_url",
+        "source",
+        "state",
+        "attempts",
+        "remote_status",
+        "last_error",
+        "created_at",
+        "updated_at",
+    ]
+    insert_rows(
+        TrackedAccount,
+        fields,
+        [
+            (
+                r["user_id"],
+                r.get("nick") or "",
+                r.get("face_url") or "",
+                source,
+                AccountState.PENDING,
+                0,
+                "",
+                "",
+                now,
+                now,
+            )
+            for r in rows
+        ],
+    )
+    return list(
+        TrackedAccount.objects.filter(
+            user_id__in=[r["user_id"] for r in rows]
+        ).values_list("id", flat=True)
     )
 
 
+def _new_profile(nick, face_url, row):
+    """(nick, face_url) if the row changes the stored profile, else None.
+
+    An empty value in the row leaves the stored one, as IM does with a field
+    that is left out.
+    """
+    new_nick = row.get("nick") or nick
+    new_face = row.get("face_url") or face_url
+    if (new_nick, new_face) == (nick, face_url):
+        return None
+    return new_nick, new_face
+
+
 def _apply_profile(account, row):
-    changed = False
-    for field in ("nick", "face_url"):
-        value = row.get(field) or ""
-        if value and value != getattr(account, field):
-            setattr(account, field, value)
-            changed = True
-    return changed
+    profile = _new_profile(account.nick, account.face_url, row)
+    if profile:
+        account.nick, account.face_url = profile
+    return bool(profile)
 
 
 def _items_add_ids(job, account_ids):
     now = timezone.now()
     solo = job.options.get("solo", False)
+    fields = [
+        "job",
+        "account",
+        "state",
+        "attempts",
+        "next_attempt_at",
+        "claim_token",
+        "solo",
+        "needs_check",
+        "error_message",
+        "updated_at",
+    ]
+    queued = {"job_id": job.pk, "state": AccountState.QUEUED, "updated_at": now}
     for start in range(0, len(account_ids), CHUNK):
         part = account_ids[start : start + CHUNK]
-        JobItem.objects.bulk_create(
-            [JobItem(job=job, account_id=pk, solo=solo) for pk in part]
+        insert_rows(
+            JobItem,
+            fields,
+            [
+                (job.pk, pk, ItemState.QUEUED, 0, 0.0, "", solo, False, "", now)
+                for pk in part
+            ],
         )
-        TrackedAccount.objects.filter(id__in=part).update(
-            job=job, state=AccountState.QUEUED, updated_at=now
-        )
+        update_by_ids(TrackedAccount, part, queued)
     ImportJob.objects.filter(pk=job.pk).update(total=len(account_ids))
     job.total = len(account_ids)
 
@@ -304,11 +379,16 @@ def account_import_now(*, user_id, nick="", face_url="", user=None, client=None)
                 "wait for it to finish."
             )
         if account is None:
-            account = TrackedAccount.objects.create(**_fields(row), source=JobSource.FORM)
+            account = TrackedAccount.objects.create(
+                **_fields(row), source=JobSource.FORM
+            )
         elif _apply_profile(account, row):
             account.save(update_fields=["nick", "face_url", "updated_at"])
         job = _job_create(
-            kind=JobKind.IMPORT, source=JobSource.FORM, user=user, label=user_id,
+            kind=JobKind.IMPORT,
+            source=JobSource.FORM,
+            user=user,
+            label=user_id,
             options={"solo": True},
         )
         _items_add_ids(job, [account.pk])
@@ -362,15 +442,21 @@ def accounts_reconcile(*, all_imported=False, source=JobSource.COMMAND, user=Non
     Returns the job, or None when there is nothing to check or a check job is
     already running (a second call is harmless).
     """
-    if ImportJob.objects.filter(kind=JobKind.CHECK, status__in=ACTIVE_JOB_STATUSES).exists():
+    if ImportJob.objects.filter(
+        kind=JobKind.CHECK, status__in=ACTIVE_JOB_STATUSES
+    ).exists():
         return None
     accounts = uncertain_accounts()
     if all_imported:
         accounts = accounts | TrackedAccount.objects.filter(state=AccountState.IMPORTED)
     # The stale-importing accounts are busy by state, but no worker holds them.
     with transaction.atomic():
-        job = _job_create(kind=JobKind.CHECK, source=source, user=user,
-                          label="all imported accounts" if all_imported else "uncertain accounts")
+        job = _job_create(
+            kind=JobKind.CHECK,
+            source=source,
+            user=user,
+            label="all imported accounts" if all_imported else "uncertain accounts",
+        )
         if not _items_add(job, accounts.distinct()):
             transaction.set_rollback(True)
             return None

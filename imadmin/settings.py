@@ -2,6 +2,7 @@
 
 import math
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -72,19 +73,26 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_q",
+    "axes",
+    "csp",
     "accounts",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Every view is private unless it says otherwise.
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # Lets audit entries written from signals (role changes) name who and where.
+    "accounts.audit.AuditRequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: turns a lock-out into its response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "imadmin.urls"
@@ -111,7 +119,9 @@ def _database():
     try:
         db = dj_database_url.parse(url)
     except Exception as exc:  # dj_database_url raises several kinds
-        raise ImproperlyConfigured(f"DATABASE_URL is not a database URL: {exc}") from None
+        raise ImproperlyConfigured(
+            f"DATABASE_URL is not a database URL: {exc}"
+        ) from None
     if db["ENGINE"] == "django.db.backends.sqlite3":
         Path(db["NAME"]).parent.mkdir(parents=True, exist_ok=True)
         # Measured (shared/PLATFORM.md): WAL plus IMMEDIATE transactions and a
@@ -175,7 +185,9 @@ else:
     Q_CLUSTER["orm"] = "default"
 
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"
+    },
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
@@ -183,6 +195,67 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+
+# --- Sign-in throttling (django-axes) ---------------------------------------
+# The first backend refuses sign-ins while a username+address pair is locked
+# out; the second checks the password.
+AUTHENTICATION_BACKENDS = [
+    "accounts.security.ThrottledSignInBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_ENABLED = envbool("SIGNIN_THROTTLING", True)
+AXES_FAILURE_LIMIT = envint("SIGNIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=envint("SIGNIN_LOCKOUT_MINUTES", 15))
+# Keyed by both, so a stranger cannot lock a colleague out from elsewhere.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "audit/locked_out.html"
+# The address the audit history records, so both name the same client.
+AXES_CLIENT_IP_CALLABLE = "accounts.audit.client_ip"
+# The audit history records sign-ins; axes keeps only the failure counters.
+AXES_DISABLE_ACCESS_LOG = True
+
+# --- HTTPS and browser protections -------------------------------------------
+# DJANGO_SECURE=1 where the site is served over HTTPS (production): secure
+# cookies, HSTS and a redirect of plain HTTP.
+_secure = envbool("DJANGO_SECURE", False)
+SECURE_SSL_REDIRECT = _secure
+SESSION_COOKIE_SECURE = _secure
+CSRF_COOKIE_SECURE = _secure
+SECURE_HSTS_SECONDS = envint("DJANGO_HSTS_SECONDS", 31_536_000) if _secure else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = envbool("DJANGO_HSTS_PRELOAD", True)
+# Behind a TLS-terminating proxy: the header it sets to "https", e.g.
+# X-Forwarded-Proto. Only set it if the proxy always overwrites that header.
+_proxy_ssl_header = os.environ.get("DJANGO_PROXY_SSL_HEADER", "")
+if _proxy_ssl_header:
+    SECURE_PROXY_SSL_HEADER = (
+        "HTTP_" + _proxy_ssl_header.upper().replace("-", "_"),
+        "https",
+    )
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# Turning HSTS preload or subdomains off is a decision, not an oversight.
+SILENCED_SYSTEM_CHECKS = [
+    *([] if SECURE_HSTS_PRELOAD else ["security.W021"]),
+    *([] if SECURE_HSTS_INCLUDE_SUBDOMAINS else ["security.W005"]),
+]
+# No inline scripts or styles anywhere, the admin included.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    }
+}
+# Error reports also hide the IM secret key and UserSigs held in variables.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "accounts.security.SecretsReporterFilter"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")

@@ -66,8 +66,10 @@ def test_a_worker_killed_mid_job_leaves_nothing_stuck(qcluster, sandbox, im_sett
     first = qcluster(workers=2)
     job = start_import(4000)
     wait_until(
-        lambda: JobItem.objects.filter(job=job, state=ItemState.SUCCEEDED).exists()
-        and JobItem.objects.filter(job=job, state=ItemState.RUNNING).exists(),
+        lambda: (
+            JobItem.objects.filter(job=job, state=ItemState.SUCCEEDED).exists()
+            and JobItem.objects.filter(job=job, state=ItemState.RUNNING).exists()
+        ),
         60,
         "the job to be half done",
     )
@@ -82,6 +84,8 @@ def test_a_worker_killed_mid_job_leaves_nothing_stuck(qcluster, sandbox, im_sett
     job = job_wait(job, timeout=120)
     assert job.status == JobStatus.DONE
     assert job.succeeded == 4000
-    assert not JobItem.objects.filter(job=job).exclude(state=ItemState.SUCCEEDED).exists()
+    assert (
+        not JobItem.objects.filter(job=job).exclude(state=ItemState.SUCCEEDED).exists()
+    )
     assert TrackedAccount.objects.filter(state=AccountState.IMPORTED).count() == 4000
     assert sandbox.stats()["accounts"] == 4000

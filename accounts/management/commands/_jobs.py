@@ -23,7 +23,9 @@ def report(command, job, options, extra=None):
         try:
             job = selectors.job_wait(job, timeout=options["timeout"])
         except TimeoutError as exc:
-            raise CommandError(f"{exc}; is a worker running (manage.py qcluster)?") from None
+            raise CommandError(
+                f"{exc}; is a worker running (manage.py qcluster)?"
+            ) from None
     result = {"job": job.pk, "kind": job.kind, "status": job.status}
     result.update(selectors.job_counts(job))
     if job.error_code:

@@ -16,7 +16,11 @@ class Command(BaseCommand):
     def handle(self, *args, format, output, **options):
         lines = FORMATS[format](ACCOUNT_FIELDS, selectors.account_export_rows())
         try:
-            out = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout
+            out = (
+                open(output, "w", encoding="utf-8", newline="")
+                if output
+                else sys.stdout
+            )
         except OSError as exc:
             raise CommandError(f"Cannot write {output}: {exc.strerror}.") from None
         try:

@@ -20,7 +20,8 @@ class Command(BaseCommand):
         parser.add_argument("path")
         parser.add_argument("--encoding", choices=list(ENCODINGS), default="auto")
         parser.add_argument(
-            "--reimport", action="store_true",
+            "--reimport",
+            action="store_true",
             help="send accounts already imported even if their profile did not change",
         )
         add_wait_arguments(parser)
@@ -45,14 +46,17 @@ class Command(BaseCommand):
             "busy": summary.busy,
         }
         if job is None:
-            self.stdout.write("Nothing to import: every valid row is already imported "
-                              "or in a running job.")
+            self.stdout.write(
+                "Nothing to import: every valid row is already imported "
+                "or in a running job."
+            )
             return
         report(self, job, options, extra)
 
     def _import(self, stream, path, options):
-        reader = open_csv(stream, encoding=options["encoding"],
-                          max_rows=settings.UPLOAD_MAX_ROWS)
+        reader = open_csv(
+            stream, encoding=options["encoding"], max_rows=settings.UPLOAD_MAX_ROWS
+        )
         if reader.unknown_columns:
             self.stderr.write(f"ignored columns: {', '.join(reader.unknown_columns)}")
         errors = []
@@ -65,7 +69,9 @@ class Command(BaseCommand):
                     yield row.as_account()
 
         job, summary = services.accounts_import_rows(
-            rows=valid_rows(), source=JobSource.COMMAND, label=path[-255:],
+            rows=valid_rows(),
+            source=JobSource.COMMAND,
+            label=path[-255:],
             options={"reimport": options["reimport"]},
         )
         return job, summary, errors

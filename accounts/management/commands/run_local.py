@@ -16,7 +16,9 @@ ADMIN_USERNAME = "admin"
 
 
 class Command(BaseCommand):
-    help = "Run imadmin on this machine: sandbox (in sandbox mode), worker and web server."
+    help = (
+        "Run imadmin on this machine: sandbox (in sandbox mode), worker and web server."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--addr", default="127.0.0.1:8000")
@@ -77,7 +79,9 @@ class Command(BaseCommand):
         while not stopping:
             for name, proc in children:
                 if proc.poll() is not None:
-                    self.stderr.write(f"{name} exited with {proc.returncode}; stopping.")
+                    self.stderr.write(
+                        f"{name} exited with {proc.returncode}; stopping."
+                    )
                     stopping = True
             time.sleep(0.3)
         self._stop(children)
