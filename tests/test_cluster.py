@@ -57,7 +57,7 @@ def test_several_workers_never_exceed_the_rate_limit(qcluster, sandbox, im_setti
     assert api["calls"] == 80
     assert api["max_calls_in_any_second"] <= 20 + 1
     # Four runners, four batches in flight each, and still near the target.
-    assert api["max_calls_in_any_second"] >= 15
+    assert api["max_calls_in_any_second"] >= 14
 
 
 def test_a_worker_killed_mid_job_leaves_nothing_stuck(qcluster, sandbox, im_settings):

@@ -46,7 +46,8 @@ class Command(BaseCommand):
         if settings.IM_SANDBOX:
             commands.append(("sandbox", [*manage, "im_sandbox"]))
         commands.append(("worker", [*manage, "qcluster"]))
-        commands.append(("web", [*manage, "runserver", addr, "--noreload"]))
+        # --insecure: serve static files with DEBUG off, on this local run only.
+        commands.append(("web", [*manage, "runserver", addr, "--noreload", "--insecure"]))
         children = []
         for name, argv in commands:
             # A session of its own: Ctrl-C reaches only this process, which then
