@@ -1,5 +1,3 @@
-import sys
-
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts import selectors
@@ -15,17 +13,13 @@ class Command(BaseCommand):
 
     def handle(self, *args, format, output, **options):
         lines = FORMATS[format](ACCOUNT_FIELDS, selectors.account_export_rows())
+        if not output:
+            for line in lines:
+                self.stdout.write(line, ending="")
+            return
         try:
-            out = (
-                open(output, "w", encoding="utf-8", newline="")
-                if output
-                else sys.stdout
-            )
+            with open(output, "w", encoding="utf-8", newline="") as out:
+                for line in lines:
+                    out.write(line)
         except OSError as exc:
             raise CommandError(f"Cannot write {output}: {exc.strerror}.") from None
-        try:
-            for line in lines:
-                out.write(line)
-        finally:
-            if output:
-                out.close()

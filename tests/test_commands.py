@@ -1,0 +1,167 @@
+"""The management commands, run as scripts would run them."""
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from accounts.models import AccountState, ImportJob, JobKind, TrackedAccount
+from accounts.selectors import job_wait
+
+pytestmark = pytest.mark.django_db(transaction=True)
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def write_csv(path, text, encoding="utf-8"):
+    path.write_bytes(text.encode(encoding))
+    return str(path)
+
+
+def run(*args):
+    out, err = io.StringIO(), io.StringIO()
+    call_command(*args, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+def test_import_accounts_queues_one_job_and_reports_bad_rows(tmp_path):
+    path = write_csv(
+        tmp_path / "a.csv",
+        "\ufeffuserid,NICK,FaceUrl,extra\r\n"
+        "alice,Alice,https://x.test/a.png,1\r\n"
+        ",empty,,\r\n"
+        "bob,Bob,javascript:alert(1),\r\n"
+        "alice,again,,\r\n"
+        "carol,,,\r\n",
+    )
+    out, err = run("import_accounts", path, "--json")
+    result = json.loads(out)
+    assert result["total"] == 2 and result["invalid_rows"] == 3
+    assert "line 3: UserID is empty." in err
+    assert "line 4: Avatar URL" in err
+    assert "line 5: Duplicate of line 2." in err
+    assert "ignored columns: extra" in err
+    assert ImportJob.objects.get().kind == JobKind.IMPORT
+    assert TrackedAccount.objects.get(user_id="alice").nick == "Alice"
+    assert set(TrackedAccount.objects.values_list("state", flat=True)) == {
+        AccountState.QUEUED
+    }
+
+
+def test_import_accounts_refuses_an_unreadable_file_with_a_message(tmp_path):
+    with pytest.raises(CommandError, match="Cannot read"):
+        run("import_accounts", str(tmp_path / "missing.csv"))
+    png = tmp_path / "x.csv"
+    png.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    with pytest.raises(CommandError, match="binary data"):
+        run("import_accounts", str(png))
+    no_header = write_csv(tmp_path / "h.csv", "name,nick\nx,y\n")
+    with pytest.raises(CommandError, match="no UserID column"):
+        run("import_accounts", no_header)
+    assert not ImportJob.objects.exists()
+    assert not TrackedAccount.objects.exists()
+
+
+def test_import_accounts_rolls_back_when_the_file_breaks_half_way(tmp_path):
+    path = tmp_path / "broken.csv"
+    rows = "".join(f"user{i},Nick {i}\n" for i in range(3000))
+    path.write_bytes(b"UserID,Nick\n" + rows.encode() + b"late,\xff\xfe bad\n")
+    with pytest.raises(CommandError, match="not valid UTF-8"):
+        run("import_accounts", str(path), "--encoding", "utf-8")
+    assert not TrackedAccount.objects.exists()
+    assert not ImportJob.objects.exists()
+
+
+def test_import_accounts_reads_gb18030(tmp_path):
+    path = write_csv(tmp_path / "gb.csv", "UserID,Nick\nzhang,张三\n", "gb18030")
+    out, _ = run("import_accounts", path, "--json")
+    assert json.loads(out)["total"] == 1
+    assert TrackedAccount.objects.get().nick == "张三"
+
+
+def test_import_accounts_waits_for_a_real_worker(tmp_path, qcluster, sandbox):
+    qcluster(workers=2)
+    path = tmp_path / "big.csv"
+    with open(path, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["UserID"])
+        writer.writerows([f"w{i:05d}"] for i in range(1500))
+    out, _ = run("import_accounts", str(path), "--wait", "--json", "--timeout", "90")
+    result = json.loads(out)
+    assert (result["status"], result["imported"], result["remaining"]) == (
+        "done",
+        1500,
+        0,
+    )
+    assert TrackedAccount.objects.filter(state=AccountState.IMPORTED).count() == 1500
+
+
+def test_check_accounts_queues_a_reconciliation(im_settings, sandbox, run_job):
+    TrackedAccount.objects.create(user_id="f1", state=AccountState.FAILED)
+    out, _ = run("check_accounts", "--json")
+    job = ImportJob.objects.get(kind=JobKind.CHECK)
+    assert json.loads(out)["job"] == job.pk
+    again, _ = run("check_accounts")
+    assert "already running" in again
+    assert ImportJob.objects.count() == 1
+    run_job(job)
+    assert TrackedAccount.objects.get().remote_status == "NotImported"
+
+
+def test_export_accounts_streams_csv_and_json(tmp_path):
+    TrackedAccount.objects.create(user_id="a1", nick='=HYPERLINK("http://x")')
+    TrackedAccount.objects.create(user_id="a2", nick="Zoë", state=AccountState.IMPORTED)
+    target = tmp_path / "out.csv"
+    run("export_accounts", "--format", "csv", "--output", str(target))
+    rows = list(csv.DictReader(target.open(encoding="utf-8")))
+    assert [r["user_id"] for r in rows] == ["a1", "a2"]
+    assert rows[0]["nick"].startswith("'=")
+    assert {
+        "state",
+        "remote_status",
+        "last_error_code",
+        "attempts",
+        "imported_at",
+        "checked_at",
+    } <= set(rows[0])
+    out, _ = run("export_accounts", "--format", "json")
+    data = json.loads(out)
+    assert data[1]["nick"] == "Zoë" and data[1]["state"] == "imported"
+
+
+def test_export_accounts_exits_non_zero_for_an_unwritable_path():
+    with pytest.raises(CommandError, match="Cannot write"):
+        run("export_accounts", "--output", "/nonexistent-dir/x.csv")
+
+
+def test_commands_run_as_subprocesses_with_exit_codes(tmp_path):
+    bad = subprocess.run(
+        [sys.executable, "manage.py", "import_accounts", str(tmp_path / "nope.csv")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert bad.returncode != 0
+    assert "Cannot read" in bad.stderr
+    assert "Traceback" not in bad.stderr
+
+
+def test_the_status_checker_schedule_exists():
+    from django_q.models import Schedule
+
+    from accounts.schedules import MAINTENANCE_NAME
+
+    schedule = Schedule.objects.get(name=MAINTENANCE_NAME)
+    assert schedule.func == "accounts.tasks.maintenance"
+    assert schedule.minutes == 10
+
+
+def test_job_wait_gives_up_after_its_timeout():
+    job = ImportJob.objects.create(kind=JobKind.IMPORT, source="command")
+    with pytest.raises(TimeoutError):
+        job_wait(job, timeout=0.2, poll=0.05)
