@@ -1,4 +1,4 @@
-"""Claiming job items in batches and writing their outcomes, each in one short transaction.
+"""Claiming job items in batches and writing their outcomes, each in one transaction.
 
 Every write here is conditional on the claim (``claim_token`` and state
 ``running``), so an outcome that arrives after its claim expired and another
@@ -34,7 +34,7 @@ from .models import (
 
 
 class Batch:
-    """The items one worker claimed, with their accounts, and the calls made for them."""
+    """The items one worker claimed, and the calls made for them."""
 
     def __init__(self, job, token, items):
         self.job = job
@@ -75,7 +75,7 @@ _CLAIMED_FIELDS = [
 
 
 def claim(job, *, size=MAX_ITEMS_PER_CALL, now=None):
-    """Claim up to ``size`` due items of ``job``; return a Batch, or None if none are due.
+    """Claim up to ``size`` due items of ``job``: a Batch, or None if none is due.
 
     Safe to call from many workers at once: the UPDATE re-checks the state, so
     two claims never share an item.
@@ -177,7 +177,7 @@ def flush_calls(batch):
 def _settle(
     batch, items, item_state, counter, account_changes, *, code=None, message=""
 ):
-    """Move owned ``items`` to a final state, update their accounts and the job's count."""
+    """Move owned ``items`` to a final state; update their accounts and job counts."""
     if not items and not batch.calls:
         return 0
     with transaction.atomic():
@@ -329,7 +329,7 @@ def stop_job(job, code, *, status=JobStatus.STOPPED):
 
 
 def sweep_open_items(job, *, only_queued=True):
-    """Settle the queued items of a stopped or cancelled job; running ones finish first."""
+    """Settle the queued items of a stopped or cancelled job; running ones finish."""
     job.refresh_from_db(fields=["status", "error_code"])
     if job.status == JobStatus.CANCELLED:
         item_state, counter, code = ItemState.CANCELLED, "cancelled", None
@@ -404,7 +404,7 @@ def next_due(job):
 
 
 def finish_if_done(job):
-    """Mark a running job done once no item is open. Returns True if this call did it."""
+    """Mark a running job done once no item is open; True if this call did it."""
     if open_items(job).exists():
         return False
     job.refresh_from_db(fields=["failed", "invalid"])

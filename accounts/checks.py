@@ -48,8 +48,8 @@ def im_settings_check(app_configs, **kwargs):
         check = Warning if settings.IM_SANDBOX else Error
         problems.append(
             check(
-                f"IM_READ_TIMEOUT ({settings.IM_READ_TIMEOUT}s) must be longer than the "
-                f"service's own {SERVICE_TIMEOUT:.0f}s timeout",
+                f"IM_READ_TIMEOUT ({settings.IM_READ_TIMEOUT}s) must be longer "
+                f"than the service's own {SERVICE_TIMEOUT:.0f}s timeout",
                 id="imadmin.E004",
             )
         )

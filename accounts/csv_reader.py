@@ -47,7 +47,7 @@ class Row:
 
 @dataclass
 class CsvReader:
-    """Iterate to get Rows; ``columns`` and ``unknown_columns`` are known once opened."""
+    """Iterate for Rows; ``columns`` and ``unknown_columns`` are known on opening."""
 
     text: io.TextIOBase
     encoding: str
@@ -94,7 +94,8 @@ class CsvReader:
             "".join(values).encode("utf-8")
         except UnicodeEncodeError:
             raise CsvFormatError(
-                f"Line {start} is not valid {ENCODINGS.get(self.encoding, self.encoding)}; "
+                f"Line {start} is not valid "
+                f"{ENCODINGS.get(self.encoding, self.encoding)}; "
                 "save the file as UTF-8 or choose its encoding."
             ) from None
         return start, values
@@ -109,7 +110,8 @@ class CsvReader:
             count += 1
             if self.max_rows and count > self.max_rows:
                 raise CsvFormatError(
-                    f"The file has more than {self.max_rows:,} rows; split it into smaller files."
+                    f"The file has more than {self.max_rows:,} rows; "
+                    "split it into smaller files."
                 )
             row = self._row(line, values)
             if not row.error:
@@ -141,7 +143,7 @@ class CsvReader:
 
 
 def open_csv(stream, *, encoding="auto", max_rows=None):
-    """A CsvReader over a binary ``stream``; raises CsvFormatError for an unreadable file."""
+    """A CsvReader over a binary ``stream``; CsvFormatError for an unreadable file."""
     if encoding not in ENCODINGS:
         raise CsvFormatError(f"Unknown encoding {encoding!r}.")
     # Always wrapped: peek() on the caller's reader (e.g. open(path, "rb"))

@@ -1,4 +1,4 @@
-"""Streaming exports (CSV and JSON) in constant memory, safe to open in a spreadsheet."""
+"""Streaming exports (CSV and JSON) in constant memory, safe for spreadsheets."""
 
 import csv
 import json
@@ -51,9 +51,8 @@ def json_lines(fields, rows):
     yield "[\n"
     first = True
     for row in rows:
-        text = json.dumps(
-            dict(zip(fields, row)), cls=DjangoJSONEncoder, ensure_ascii=False
-        )
+        record = dict(zip(fields, row, strict=True))
+        text = json.dumps(record, cls=DjangoJSONEncoder, ensure_ascii=False)
         yield ("  " if first else ",\n  ") + text
         first = False
     yield "\n]\n"

@@ -21,7 +21,7 @@ def interval(api):
 
 
 def reserve(api, *, now=None):
-    """Reserve the next slot for ``api`` and return its unix time (may be in the past)."""
+    """Reserve the next slot for ``api``; return its unix time (may be past)."""
     try:
         return _reserve(api, now)
     except RateSlot.DoesNotExist:

@@ -1,4 +1,4 @@
-"""Working a job: claim batches of 100, call IM under the shared limiter, write outcomes.
+"""Working a job: claim batches of 100, call IM under the shared limiter, record.
 
 A runner works one job for a time slice with ``IM_CONCURRENCY`` threads, each
 keeping one batch in flight, so a single django-q2 task can drive the API at
@@ -40,7 +40,7 @@ RECHECK_DELAY = 0.2
 
 
 def job_run(job_id, *, seconds=None, client=None):
-    """Work ``job_id`` for up to ``seconds``; return True if work remains for another slice.
+    """Work ``job_id`` for up to ``seconds``; True if work remains for another slice.
 
     Safe to run several at once for the same job, and to run again after a crash.
     """
@@ -190,7 +190,7 @@ def _statuses(client, batch, items):
 
 
 def _retry_or_check(batch, items, code):
-    """Retry with backoff; once attempts are spent, settle by account_check next claim."""
+    """Retry with backoff; once attempts are spent, settle by account_check."""
     if not items:
         return
     limit = settings.IM_MAX_ATTEMPTS
@@ -304,7 +304,7 @@ def _recheck_or_fail(batch, items, code):
 
 
 def _retry_or_fail(batch, items, code):
-    """Check and delete are harmless to repeat: retry, then fail once attempts are spent."""
+    """Check and delete are harmless to repeat: retry, then fail when spent."""
     limit = settings.IM_MAX_ATTEMPTS
     rest = [i for i in items if i.attempts < limit]
     if rest:
@@ -314,7 +314,7 @@ def _retry_or_fail(batch, items, code):
 
 
 def _stop_on_quota(client, batch, items, code):
-    """70398: stop the job; whether IM took part of this batch is undocumented, so ask."""
+    """70398: stop the job; whether IM took part of the batch is undocumented: ask."""
     batches.stop_job(batch.job, code)
     if batch.job.kind != JobKind.IMPORT:
         batches.fail(batch, items, code)

@@ -40,7 +40,7 @@ class NothingToDo(Exception):
 
 
 def job_enqueue(*, job_id, runners=None):
-    """Queue ``runners`` django-q2 tasks working ``job_id``, once the transaction commits."""
+    """Queue ``runners`` django-q2 tasks for ``job_id`` once the transaction commits."""
     count = runners or settings.Q_WORKERS
 
     def send():
@@ -74,7 +74,8 @@ def _items_add(job, accounts):
     table, now = JobItem._meta.db_table, timezone.now()
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (job_id, account_id, state, attempts, next_attempt_at,"
+            f"INSERT INTO {table} (job_id, account_id, state, attempts,"
+            " next_attempt_at,"
             " claim_token, solo, needs_check, error_message, updated_at)"
             f" SELECT %s, sub.id, %s, 0, 0, '', %s, false, '', %s FROM ({sql}) sub",
             [job.pk, ItemState.QUEUED, job.options.get("solo", False), now, *params],
@@ -106,7 +107,8 @@ def job_start(
         if not _items_add(job, eligible):
             transaction.set_rollback(True)
             raise NothingToDo(
-                "No account to work on: the selection is empty or already in a running job."
+                "No account to work on: the selection is empty or already in a "
+                "running job."
             )
         audit_job_started(job)
         job_enqueue(job_id=job.pk)
@@ -428,7 +430,7 @@ def _work_now(job, client):
 
 
 def uncertain_accounts():
-    """Accounts whose standing in IM is in doubt: failed, or importing with no live worker."""
+    """Accounts whose standing in IM is in doubt: failed, or importing unattended."""
     stale = timezone.now() - timedelta(seconds=2 * settings.IM_CLAIM_LEASE_SECONDS)
     return TrackedAccount.objects.filter(
         Q(state=AccountState.FAILED)

@@ -1,4 +1,4 @@
-"""Fixtures for the import pipeline: settings aimed at a sandbox, running jobs, real workers.
+"""Fixtures for the pipeline: settings aimed at a sandbox, running jobs, real workers.
 
 - ``im_settings``: Django settings pointed at the function's ``sandbox``.
 - ``run_job(job, rounds=…)``: works a job in this process until it ends.

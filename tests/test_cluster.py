@@ -1,4 +1,4 @@
-"""The pipeline with real django-q2 cluster processes, the sandbox and the test database."""
+"""The pipeline with real django-q2 cluster processes, the sandbox and the test DB."""
 
 import time
 

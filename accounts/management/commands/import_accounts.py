@@ -13,7 +13,8 @@ SHOWN_ERRORS = 50
 class Command(BaseCommand):
     help = (
         "Queue one import job from a CSV with a UserID column and optional Nick and "
-        "FaceUrl columns. Invalid rows are skipped and reported with their line numbers."
+        "FaceUrl columns. Invalid rows are skipped and reported with their line "
+        "numbers."
     )
 
     def add_arguments(self, parser):

@@ -1,4 +1,4 @@
-"""``make run``: the IM sandbox, a django-q2 cluster and the web server, stopped together."""
+"""``make run``: the IM sandbox, a django-q2 cluster and the web server, together."""
 
 import os
 import secrets
@@ -47,7 +47,8 @@ class Command(BaseCommand):
             commands.append(("sandbox", [*manage, "im_sandbox"]))
         commands.append(("worker", [*manage, "qcluster"]))
         # --insecure: serve static files with DEBUG off, on this local run only.
-        commands.append(("web", [*manage, "runserver", addr, "--noreload", "--insecure"]))
+        web = [*manage, "runserver", addr, "--noreload", "--insecure"]
+        commands.append(("web", web))
         children = []
         for name, argv in commands:
             # A session of its own: Ctrl-C reaches only this process, which then
