@@ -32,6 +32,8 @@ from .models import (
     TrackedAccount,
 )
 
+SWEEP_CHUNK = 5000  # ids inlined in one UPDATE
+
 
 class Batch:
     """The items one worker claimed, and the calls made for them."""
@@ -328,8 +330,11 @@ def stop_job(job, code, *, status=JobStatus.STOPPED):
     return bool(stopped)
 
 
-def sweep_open_items(job, *, only_queued=True):
-    """Settle the queued items of a stopped or cancelled job; running ones finish."""
+def sweep_open_items(job):
+    """Settle the queued items of a stopped or cancelled job; running ones finish.
+
+    Returns how many it settled; harmless to call again.
+    """
     job.refresh_from_db(fields=["status", "error_code"])
     if job.status == JobStatus.CANCELLED:
         item_state, counter, code = ItemState.CANCELLED, "cancelled", None
@@ -343,33 +348,30 @@ def sweep_open_items(job, *, only_queued=True):
         }
     else:
         return 0
-    states = (
-        [ItemState.QUEUED] if only_queued else [ItemState.QUEUED, ItemState.RUNNING]
-    )
+    item_changes = {
+        "state": item_state,
+        "claimed_until": None,
+        "error_code": code,
+        "error_message": describe(code)[:500] if code else "",
+    }
+    account_changes["updated_at"] = timezone.now()
     with transaction.atomic():
-        items = JobItem.objects.filter(job=job, state__in=states)
-        account_ids = list(items.values_list("account_id", flat=True))
-        if not account_ids:
-            return 0
-        count = items.update(
-            state=item_state,
-            claimed_until=None,
-            error_code=code,
-            error_message=describe(code)[:500] if code else "",
+        # Locked on PostgreSQL, so no worker claims an item between read and write.
+        rows = list(
+            JobItem.objects.select_for_update()
+            .filter(job=job, state=ItemState.QUEUED)
+            .values_list("id", "account_id")
         )
-        if job.kind == JobKind.IMPORT:
-            _chunked_update(account_ids, account_changes)
-        ImportJob.objects.filter(pk=job.pk).update(**{counter: F(counter) + count})
-    return count
-
-
-def _chunked_update(account_ids, changes, chunk=900):
-    # SQLite caps the number of parameters in one statement.
-    now = timezone.now()
-    for start in range(0, len(account_ids), chunk):
-        TrackedAccount.objects.filter(id__in=account_ids[start : start + chunk]).update(
-            **changes, updated_at=now
-        )
+        for start in range(0, len(rows), SWEEP_CHUNK):
+            part = rows[start : start + SWEEP_CHUNK]
+            update_by_ids(JobItem, [i for i, _ in part], item_changes)
+            if job.kind == JobKind.IMPORT:
+                update_by_ids(TrackedAccount, [a for _, a in part], account_changes)
+        if rows:
+            ImportJob.objects.filter(pk=job.pk).update(
+                **{counter: F(counter) + len(rows)}
+            )
+    return len(rows)
 
 
 def release_expired_claims(job, *, now=None):

@@ -28,7 +28,7 @@ from django.utils import timezone
 
 from . import batches, conf, ratelimit
 from .im import errors
-from .models import ImportJob, JobKind, JobStatus, RemoteStatus
+from .models import OPEN_ITEM_STATES, ImportJob, JobKind, JobStatus, RemoteStatus
 
 log = logging.getLogger(__name__)
 
@@ -361,3 +361,20 @@ def resume_stale_jobs(*, stale_after=None):
         batches.release_expired_claims(job)
         ids.append(job.pk)
     return ids
+
+
+def settle_abandoned_items():
+    """Settle items left open in stopped or cancelled jobs (a runner died mid-stop).
+
+    Returns the ids of the jobs it touched; harmless to run at any time.
+    """
+    jobs = ImportJob.objects.filter(
+        status__in=(JobStatus.STOPPED, JobStatus.CANCELLED),
+        items__state__in=OPEN_ITEM_STATES,
+    ).distinct()
+    touched = []
+    for job in jobs:
+        batches.release_expired_claims(job)
+        if batches.sweep_open_items(job):
+            touched.append(job.pk)
+    return touched

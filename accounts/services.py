@@ -476,5 +476,6 @@ def maintenance(*, reconcile=True):
     resumed = runner.resume_stale_jobs()
     for job_id in resumed:
         job_enqueue(job_id=job_id, runners=1)
+    runner.settle_abandoned_items()
     check = accounts_reconcile(source=JobSource.SCHEDULE) if reconcile else None
     return resumed, check

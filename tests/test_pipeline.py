@@ -240,3 +240,20 @@ def _raw_call(sandbox, api, body):
     answer = requests.post(url, json=body, timeout=10).json()
     assert answer["ErrorCode"] == 0, answer
     return answer
+
+
+def test_maintenance_settles_items_left_open_in_a_stopped_job(im_settings, sandbox):
+    job = start_import(150)
+    batch = batches.claim(job, now=0)  # a worker held 100 when it died
+    batches.stop_job(job, 70398)
+    job.refresh_from_db()
+    assert (job.status, job.failed) == (JobStatus.STOPPED, 50)
+    assert JobItem.objects.filter(job=job, state=ItemState.RUNNING).count() == 100
+    services.maintenance(reconcile=False)
+    job.refresh_from_db()
+    assert job.failed == 150
+    assert not batches.open_items(job).exists()
+    assert len(batch) == 100
+    assert set(TrackedAccount.objects.values_list("state", flat=True)) == {
+        AccountState.FAILED
+    }
