@@ -1,3 +1,15 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns = []
+from . import upload_views
+
+urlpatterns = [
+    path("new/", upload_views.upload_new, name="upload_new"),
+    path("<slug:token>/", upload_views.upload_preview, name="upload_preview"),
+    path("<slug:token>/confirm/", upload_views.upload_confirm, name="upload_confirm"),
+    path("<slug:token>/cancel/", upload_views.upload_cancel, name="upload_cancel"),
+    path(
+        "<slug:token>/invalid.csv",
+        upload_views.upload_invalid_csv,
+        name="upload_invalid_csv",
+    ),
+]

@@ -1,0 +1,32 @@
+// Upload pages: a form marked data-once says it is working and is not sent a
+// second time by a double click. The server is idempotent anyway.
+(function () {
+  "use strict";
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (event.defaultPrevented || !form.hasAttribute("data-once")) {
+      return;
+    }
+    if (form.hasAttribute("data-sent")) {
+      event.preventDefault();
+      return;
+    }
+    form.setAttribute("data-sent", "");
+    var button = form.querySelector("button[data-working]");
+    if (button) {
+      button.setAttribute("data-label", button.textContent);
+      button.textContent = button.getAttribute("data-working");
+    }
+  });
+  // Back to a page the browser kept: its forms may be sent again.
+  window.addEventListener("pageshow", function () {
+    var forms = document.querySelectorAll("form[data-sent]");
+    for (var i = 0; i < forms.length; i++) {
+      forms[i].removeAttribute("data-sent");
+      var button = forms[i].querySelector("button[data-label]");
+      if (button) {
+        button.textContent = button.getAttribute("data-label");
+      }
+    }
+  });
+})();

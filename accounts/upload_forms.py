@@ -1,0 +1,17 @@
+"""The CSV upload form: a file and the encoding to read it with."""
+
+from django import forms
+
+from .csv_reader import ENCODINGS
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(
+        label="CSV file",
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
+    )
+    encoding = forms.ChoiceField(
+        choices=list(ENCODINGS.items()),
+        initial="auto",
+        help_text="Detect reads UTF-8 (with or without BOM) and GB18030.",
+    )
