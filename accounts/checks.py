@@ -1,5 +1,7 @@
 """System checks: a wrong IM setting stops the start with a clear message."""
 
+from pathlib import Path
+
 from django.conf import settings
 from django.core.checks import Error, Warning, register
 from django.core.exceptions import ImproperlyConfigured
@@ -58,3 +60,23 @@ def im_settings_check(app_configs, **kwargs):
             Error("IM_RATE_FRACTION must be above 0 and at most 1", id="imadmin.E005")
         )
     return problems
+
+
+@register()
+def upload_dir_check(app_configs, **kwargs):
+    """Uploads wait for confirmation outside anything served publicly."""
+    upload_dir = Path(settings.UPLOAD_DIR).resolve()
+    public = [settings.STATIC_ROOT, *settings.STATICFILES_DIRS]
+    public.append(getattr(settings, "MEDIA_ROOT", ""))
+    for root in filter(None, public):
+        root = Path(root).resolve()
+        if upload_dir == root or root in upload_dir.parents:
+            return [
+                Error(
+                    f"UPLOAD_DIR ({upload_dir}) is inside {root}, which is served "
+                    "publicly",
+                    hint="Set UPLOAD_DIR to a private folder.",
+                    id="imadmin.E010",
+                )
+            ]
+    return []

@@ -468,7 +468,7 @@ def accounts_reconcile(*, all_imported=False, source=JobSource.COMMAND, user=Non
 
 
 def maintenance(*, reconcile=True):
-    """The scheduled upkeep: restart runners of stalled jobs, then reconcile.
+    """The scheduled upkeep: restart stalled jobs, drop stale uploads, reconcile.
 
     Returns (ids of resumed jobs, the check job started or None). Safe to run
     at any time and any number of times.
@@ -477,5 +477,8 @@ def maintenance(*, reconcile=True):
     for job_id in resumed:
         job_enqueue(job_id=job_id, runners=1)
     runner.settle_abandoned_items()
+    from .uploads import uploads_cleanup  # uploads builds on this module
+
+    uploads_cleanup()
     check = accounts_reconcile(source=JobSource.SCHEDULE) if reconcile else None
     return resumed, check

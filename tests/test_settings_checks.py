@@ -317,3 +317,14 @@ def test_it_reads_settings_when_used_not_at_import():
         assert conf.sdkappid() == 1400000777
     with live(IM_SDKAPPID="1400000778"):
         assert conf.sdkappid() == 1400000778
+
+
+def test_it_refuses_an_upload_dir_inside_a_public_folder(settings, tmp_path):
+    from accounts.checks import upload_dir_check
+
+    settings.STATIC_ROOT = str(tmp_path / "static")
+    settings.UPLOAD_DIR = str(tmp_path / "static" / "uploads")
+    errors = upload_dir_check(None)
+    assert [e.id for e in errors] == ["imadmin.E010"]
+    settings.UPLOAD_DIR = str(tmp_path / "private")
+    assert upload_dir_check(None) == []

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 USERID_MAX_BYTES = 32
 PROFILE_MAX_BYTES = 500
 USERID_PATTERN = re.compile(r"[!-~]+")  # printable ASCII, no space
+_WHITESPACE = re.compile(r"\s")
 USERID_RULE = "letters, digits and printable ASCII symbols, no spaces"
 
 
@@ -72,7 +73,7 @@ def clean_face_url(value):
             raise FieldError(
                 "FaceUrl", "Avatar URL must be an http:// or https:// address."
             )
-        if any(ch.isspace() for ch in value):
+        if _WHITESPACE.search(value):
             raise FieldError("FaceUrl", "Avatar URL must not contain spaces.")
     return value
 
