@@ -7,7 +7,10 @@ class AccountsConfig(AppConfig):
     verbose_name = "IM accounts"
 
     def ready(self):
-        from . import checks  # noqa: F401  (registers the system checks)
+        from . import (  # noqa: F401
+            checks,  # registers the system checks
+            signals,  # audits sign-ins, lock-outs and role changes
+        )
         from .schedules import ensure_schedules
 
         post_migrate.connect(ensure_schedules, sender=self)

@@ -4,8 +4,11 @@ Callers pass what happened; the request (if any) supplies who and from where.
 Nothing here updates or deletes an entry.
 """
 
+import ipaddress
 from contextlib import contextmanager
 from contextvars import ContextVar
+
+from django.conf import settings
 
 from .models import AuditAction, AuditEvent
 
@@ -15,8 +18,22 @@ _context = ContextVar("audit_context", default=None)
 
 
 def client_ip(request):
-    """The address the request came from (REMOTE_ADDR; a proxy must set it)."""
-    return request.META.get("REMOTE_ADDR") or None if request else None
+    """The address the request came from, or None; axes locks out by it too.
+
+    REMOTE_ADDR, unless CLIENT_IP_HEADER names the header a reverse proxy
+    appends the client's address to (X-Forwarded-For): then its last entry,
+    the one that proxy wrote (earlier ones come from the client, unchecked).
+    """
+    if request is None:
+        return None
+    value = request.META.get("REMOTE_ADDR", "")
+    if settings.CLIENT_IP_HEADER:
+        header = "HTTP_" + settings.CLIENT_IP_HEADER.upper().replace("-", "_")
+        value = request.META.get(header, "").split(",")[-1].strip()
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:  # empty, or not an address (a unix socket, a forgery)
+        return None
 
 
 @contextmanager

@@ -233,6 +233,10 @@ if _proxy_ssl_header:
         "HTTP_" + _proxy_ssl_header.upper().replace("-", "_"),
         "https",
     )
+# Behind a reverse proxy: the header it appends the client's address to (e.g.
+# X-Forwarded-For), for the audit history and sign-in throttling. Unset, the
+# connection's address (REMOTE_ADDR) is used.
+CLIENT_IP_HEADER = os.environ.get("DJANGO_CLIENT_IP_HEADER", "")
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"

@@ -1,0 +1,121 @@
+"""The auditor's pages: the history, a job's story, and their exports.
+
+Read-only: the only write is the EXPORT entry an export leaves behind.
+"""
+
+from django.contrib.auth.decorators import permission_required
+from django.http import HttpResponseBadRequest, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from . import audit_selectors as selectors
+from .audit import audit_record
+from .audit_forms import AuditFilterForm
+from .exports import FORMATS
+from .models import AuditAction, ImportJob
+from .selectors import job_counts
+
+VIEW = "accounts.view_auditevent"
+EXPORT = "accounts.export_audit"
+CONTENT_TYPES = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
+
+
+def _page_param(request, name):
+    value = request.GET.get(name, "")
+    return int(value) if value.isdigit() else None
+
+
+@require_GET
+@permission_required(VIEW, raise_exception=True)
+def audit_list(request):
+    form = AuditFilterForm(request.GET)
+    entries, older = [], None
+    if form.is_valid():
+        events = selectors.audit_events(**form.filters())
+        entries, older = selectors.audit_page(
+            events, before=_page_param(request, "before")
+        )
+    filters = request.GET.copy()
+    filters.pop("before", None)
+    return render(
+        request,
+        "audit/list.html",
+        {
+            "form": form,
+            "entries": entries,
+            "older": older,
+            "filters": filters.urlencode(),
+            "paged": "before" in request.GET,
+        },
+    )
+
+
+@require_GET
+@permission_required([VIEW, EXPORT], raise_exception=True)
+def audit_export(request, fmt):
+    form = AuditFilterForm(request.GET)
+    if not form.is_valid():
+        return HttpResponseBadRequest("Invalid filters: " + form.errors.as_text())
+    filters = form.filters()
+    audit_record(
+        action=AuditAction.EXPORT,
+        request=request,
+        object_type="audit",
+        details={
+            "format": fmt,
+            "filters": {k: str(v) for k, v in filters.items()},
+        },
+    )
+    rows = selectors.audit_export_rows(
+        selectors.audit_events(**filters), details_as_text=fmt == "csv"
+    )
+    return _download(FORMATS[fmt](selectors.EVENT_FIELDS, rows), "audit", fmt)
+
+
+def _download(lines, name, fmt):
+    response = StreamingHttpResponse(lines, content_type=CONTENT_TYPES[fmt])
+    stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+    response["Content-Disposition"] = f'attachment; filename="{name}-{stamp}.{fmt}"'
+    return response
+
+
+@require_GET
+@permission_required(
+    [VIEW, "accounts.view_importjob", "accounts.view_apicall"], raise_exception=True
+)
+def audit_job(request, pk):
+    job = get_object_or_404(ImportJob.objects.select_related("created_by"), pk=pk)
+    calls, more_after = selectors.job_calls_page(
+        job, after=_page_param(request, "after")
+    )
+    return render(
+        request,
+        "audit/job.html",
+        {
+            "job": job,
+            "counts": job_counts(job),
+            "entries": selectors.job_entries(job),
+            "calls": calls,
+            "more_after": more_after,
+            "paged": "after" in request.GET,
+        },
+    )
+
+
+@require_GET
+@permission_required([VIEW, EXPORT], raise_exception=True)
+def audit_job_calls_csv(request, pk):
+    job = get_object_or_404(ImportJob, pk=pk)
+    audit_record(
+        action=AuditAction.EXPORT,
+        request=request,
+        object_type="job",
+        object_id=job.pk,
+        job_id=job.pk,
+        details={"format": "csv", "records": "api_calls"},
+    )
+    rows = selectors.job_call_rows(job)
+    return _download(
+        FORMATS["csv"](selectors.CALL_FIELDS, rows), f"job-{job.pk}-calls", "csv"
+    )
