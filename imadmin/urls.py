@@ -1,9 +1,23 @@
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("", include("django.contrib.auth.urls")),
+    # Sign-in, sign-out and password change only: no public password reset,
+    # which would mail links from a server that has no mail set up.
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path(
+        "password_change/",
+        auth_views.PasswordChangeView.as_view(),
+        name="password_change",
+    ),
+    path(
+        "password_change/done/",
+        auth_views.PasswordChangeDoneView.as_view(),
+        name="password_change_done",
+    ),
     path("uploads/", include("accounts.upload_urls")),
     path("audit/", include("accounts.audit_urls")),
     path("", include("accounts.urls")),
