@@ -1,5 +1,7 @@
 import os
 
+import pytest
+
 # Playwright's sync API runs an event loop in the test thread; Django must
 # still allow ORM calls there (shared/PLATFORM.md).
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -9,3 +11,9 @@ pytest_plugins = [
     "tests.fixtures_pipeline",
     "tests.fixtures_browser",
 ]
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hasher(settings):
+    """Real hashing costs ~0.3 s a sign-in; tests sign in hundreds of times."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
