@@ -1,12 +1,90 @@
-from django.core.exceptions import ImproperlyConfigured
+"""What every page's top bar shows: the IM endpoint and banners about trouble."""
 
-from . import conf
+import time
+
+from django.conf import settings
+from django.core.checks import ERROR
+from django.core.exceptions import ImproperlyConfigured
+from django.urls import reverse
+from django.utils.functional import SimpleLazyObject
+
+from . import conf, selectors
+from .checks import im_settings_check
+from .im.errors import ErrorClass, code_info
+from .models import JobStatus
+
+CHECK_SECONDS = 60
+# The settings the IM checks read: a change (e.g. in a test) runs them again.
+_CHECKED_SETTINGS = (
+    "IM_SDKAPPID",
+    "IM_SANDBOX",
+    "IM_SECRET_KEY",
+    "IM_SECRET_KEY_FILE",
+    "IM_REGION",
+    "IM_API_BASE_URL",
+    "IM_ADMIN_IDENTIFIER",
+    "IM_READ_TIMEOUT",
+    "IM_RATE_FRACTION",
+)
+_STOPPING_CLASSES = (ErrorClass.CONFIGURATION, ErrorClass.QUOTA)
+_last_check = {"key": None, "at": 0.0, "errors": []}
 
 
 def im_status(request):
-    """What every page's top bar shows about IM: the endpoint, never the secret."""
+    """The endpoint (never the secret) and, lazily, the banners for this user."""
     try:
         endpoint = conf.endpoint_label()
     except ImproperlyConfigured:  # reported by the banner instead
         endpoint = "not configured"
-    return {"im_endpoint": endpoint}
+    context = {"im_endpoint": endpoint}
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        # Evaluated only by a template that shows it (not by the admin's pages).
+        context["im_banners"] = SimpleLazyObject(lambda: banners(user))
+    return context
+
+
+def banners(user):
+    """Problems a person who can act on them should see on every page."""
+    found = []
+    if user.has_perm("accounts.import_single") or user.has_perm(
+        "accounts.run_bulk_jobs"
+    ):
+        for message in im_check_errors():
+            found.append({"text": f"IM is not configured correctly: {message}"})
+    if user.has_perm("accounts.run_bulk_jobs"):
+        job = selectors.last_finished_job()
+        if job and job.status == JobStatus.STOPPED and job.error_code is not None:
+            if code_info(job.error_code).error_class in _STOPPING_CLASSES:
+                found.append(
+                    {
+                        "text": f"{job} stopped with IM error {job.error_code}: "
+                        f"{job.error_sentence}",
+                        "url": reverse("job_detail", args=[job.pk]),
+                        "link": f"Open job #{job.pk}",
+                    }
+                )
+    return found
+
+
+def im_check_errors():
+    """The messages of the IM system checks that fail, run at most once a minute.
+
+    Kept per process: the answer depends only on this process's settings (and
+    the key file, read again once the minute is over).
+    """
+    key = tuple(repr(getattr(settings, name, None)) for name in _CHECKED_SETTINGS)
+    now = time.monotonic()
+    if _last_check["key"] != key or now - _last_check["at"] > CHECK_SECONDS:
+        problems = im_settings_check(None)
+        _last_check.update(
+            key=key,
+            at=now,
+            errors=[_sentence(p) for p in problems if p.level >= ERROR],
+        )
+    return _last_check["errors"]
+
+
+def _sentence(problem):
+    text = problem.msg.rstrip(".") + "."
+    return f"{text} {problem.hint}" if problem.hint else text

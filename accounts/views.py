@@ -1,5 +1,372 @@
-from django.shortcuts import render
+"""The pages: dashboard, single import, accounts and jobs.
+
+Each view checks access, validates its input with a form, reads through
+selectors or changes through services, then renders or redirects. Bad input
+gets a message or a 404, never a 500.
+"""
+
+from itertools import chain
+
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import ImproperlyConfigured
+from django.http import Http404, JsonResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST, require_safe
+
+from . import conf, selectors, services
+from .audit import audit_record
+from .exports import csv_lines
+from .forms import AccountFilterForm, CallPageForm, JobFilterForm, SingleImportForm
+from .im.errors import ImError
+from .models import (
+    AccountState,
+    AuditAction,
+    ImportJob,
+    ItemState,
+    JobKind,
+    JobSource,
+    RemoteStatus,
+    TrackedAccount,
+)
+
+VIEW_ACCOUNTS = "accounts.view_trackedaccount"
+VIEW_JOBS = "accounts.view_importjob"
+VIEW_CALLS = "accounts.view_apicall"
+IMPORT_SINGLE = "accounts.import_single"
+RUN_BULK = "accounts.run_bulk_jobs"
+# What the CSV uploader reads (UserID, Nick, FaceUrl); it reports the rest as unknown.
+PROBLEM_CSV_FIELDS = ["UserID", "Nick", "FaceUrl", "ErrorCode", "Error"]
+RECENT_JOBS = 8
+MAX_USER_ID = TrackedAccount._meta.get_field("user_id").max_length
+CHART_HEIGHT = 150
 
 
+# -- dashboard -----------------------------------------------------------------
+
+
+@require_safe
 def home(request):
-    return render(request, "accounts/home.html")
+    """Accounts, imports per day, recent jobs, rate use and workers, as allowed."""
+    user, context = request.user, {}
+    if user.has_perm(VIEW_ACCOUNTS):
+        summary, context["as_of"] = selectors.account_summary()
+        counts = context["counts"] = summary["counts"]
+        context["states"] = [
+            (value, label, counts["state"][value])
+            for value, label in AccountState.choices
+        ]
+        context["remotes"] = [
+            ("unchecked" if not value else value, label, counts["remote"][value])
+            for value, label in RemoteStatus.choices
+        ]
+        context["chart"] = _chart(summary["per_day"])
+    if user.has_perm(VIEW_JOBS):
+        context["jobs"] = list(selectors.recent_jobs(RECENT_JOBS))
+        context["workers"] = selectors.worker_status()
+    if user.has_perm(VIEW_CALLS):
+        context["rates"] = selectors.api_rate_use()
+    return render(request, "accounts/home.html", context)
+
+
+def _chart(days):
+    """Bars of an SVG chart (attributes only: no inline style under the CSP)."""
+    top = max((n for _, n in days), default=0) or 1
+    bars = []
+    for index, (day, count) in enumerate(days):
+        height = round(CHART_HEIGHT * count / top)
+        bars.append(
+            {
+                "day": day,
+                "count": count,
+                "x": 10 + index * 50,
+                "y": 20 + CHART_HEIGHT - height,
+                "height": height,
+                "label_x": 28 + index * 50,
+            }
+        )
+    return {"bars": bars, "total": sum(n for _, n in days), "top": top}
+
+
+# -- one account now -------------------------------------------------------------
+
+
+@permission_required(IMPORT_SINGLE, raise_exception=True)
+def import_single(request):
+    """The support form: import or update one account with account_import, now."""
+    form = SingleImportForm(request.POST or None)
+    result = None
+    if request.method == "POST" and form.is_valid():
+        result, problem = _import_now(request, form.cleaned_data)
+        if problem:
+            form.add_error(None, problem)
+        else:
+            form = SingleImportForm()  # ready for the next account
+    return render(
+        request, "accounts/import_single.html", {"form": form, "result": result}
+    )
+
+
+def _import_now(request, data):
+    """Run the single import; return (SingleImport, None) or (None, a message)."""
+    user_id = data["user_id"]
+    try:
+        # Checked first: the service would otherwise leave a job waiting for a
+        # client it cannot build.
+        conf.im_config()
+        result = services.account_import_now(
+            user_id=user_id,
+            nick=data["nick"],
+            face_url=data["face_url"],
+            user=request.user,
+        )
+    except ImproperlyConfigured as exc:
+        problem = (
+            f"Nothing was sent: IM is not configured ({exc}). Ask an administrator."
+        )
+        _audit_single(request, user_id, "not_configured", {"message": str(exc)})
+        return None, problem
+    except services.NothingToDo as exc:
+        _audit_single(request, user_id, "busy", {"message": str(exc)})
+        return None, str(exc)
+    except ImError as exc:
+        problem = f"IM answered error {exc.code}: {exc.sentence}"
+        _audit_single(request, user_id, "error", {"error_code": exc.code})
+        return None, problem
+    _audit_single(
+        request,
+        user_id,
+        result.outcome,
+        {
+            "error_code": result.item.error_code,
+            "nick": data["nick"],
+            "face_url": data["face_url"],
+        },
+        account=result.account,
+        job=result.job,
+    )
+    return result, None
+
+
+def _audit_single(request, user_id, outcome, details, *, account=None, job=None):
+    audit_record(
+        action=AuditAction.SINGLE_IMPORT,
+        request=request,
+        object_type="account",
+        object_id=account.pk if account else "",
+        user_id=user_id,
+        job_id=job.pk if job else None,
+        result=outcome,
+        details=details,
+    )
+
+
+# -- accounts ----------------------------------------------------------------------
+
+
+@require_safe
+@permission_required(VIEW_ACCOUNTS, raise_exception=True)
+def account_list(request):
+    """Search, filters and keyset pages: no COUNT, one index range per page."""
+    form = AccountFilterForm(request.GET)
+    page = None
+    if form.is_valid():
+        data = form.cleaned_data
+        accounts = selectors.accounts_filtered(
+            q=data["q"],
+            state=data["state"],
+            remote=data["remote"],
+            job=data["job"],
+            source=data["source"],
+        )
+        page = selectors.account_page(
+            accounts,
+            searching=form.searching,
+            after=data["after"] or None,
+            before=data["before"] or None,
+        )
+    context = {
+        "form": form,
+        "page": page,
+        "filters": _filters_query(request.GET, ("after", "before")),
+        "filtered": any(
+            request.GET.get(k) for k in ("q", "state", "remote", "source", "job")
+        ),
+    }
+    return render(request, "accounts/account_list.html", context)
+
+
+def _filters_query(params, drop):
+    """The query string without the cursors, for the pages' links."""
+    kept = params.copy()
+    for name in drop:
+        kept.pop(name, None)
+    return kept.urlencode()
+
+
+@require_safe
+@permission_required(VIEW_ACCOUNTS, raise_exception=True)
+def account_detail(request, user_id):
+    """One account: what imadmin knows, its job items and the calls that carried it."""
+    if len(user_id) > MAX_USER_ID or "\x00" in user_id:
+        raise Http404("No such account")  # PostgreSQL would refuse a NUL outright
+    account = get_object_or_404(
+        TrackedAccount.objects.select_related("job"), user_id=user_id
+    )
+    items = selectors.account_items(account)
+    calls = None
+    if request.user.has_perm(VIEW_CALLS):
+        job_ids = list(dict.fromkeys(item.job_id for item in items))
+        calls = selectors.account_calls(account, job_ids)
+    context = {"account": account, "items": items, "calls": calls}
+    return render(request, "accounts/account_detail.html", context)
+
+
+# -- jobs --------------------------------------------------------------------------
+
+
+@require_safe
+@permission_required(VIEW_JOBS, raise_exception=True)
+def job_list(request):
+    form = JobFilterForm(request.GET)
+    page = None
+    if form.is_valid():
+        data = form.cleaned_data
+        page = selectors.keyset_page(
+            selectors.jobs_filtered(status=data["status"]),
+            after=data["after"] or None,
+            before=data["before"] or None,
+        )
+    context = {
+        "form": form,
+        "page": page,
+        "filters": _filters_query(request.GET, ("after", "before")),
+    }
+    return render(request, "accounts/job_list.html", context)
+
+
+@require_safe
+@permission_required(VIEW_JOBS, raise_exception=True)
+def job_detail(request, pk):
+    """A job's progress (kept live by job.js), its actions, downloads and call log."""
+    job = get_object_or_404(ImportJob.objects.select_related("created_by"), pk=pk)
+    calls = None
+    calls_form = CallPageForm(request.GET)
+    if request.user.has_perm(VIEW_CALLS) and calls_form.is_valid():
+        calls = selectors.job_calls_page(
+            job,
+            after=calls_form.cleaned_data["calls_after"] or None,
+            before=calls_form.cleaned_data["calls_before"] or None,
+        )
+    context = {
+        "job": job,
+        "progress": selectors.job_progress(job),
+        "calls": calls,
+        "calls_form": calls_form,
+        "can_retry": job.kind == JobKind.IMPORT and job.failed and not job.is_active,
+    }
+    return render(request, "accounts/job_detail.html", context)
+
+
+@require_safe
+@permission_required(VIEW_JOBS, raise_exception=True)
+def job_progress(request, pk):
+    """The job's counts as JSON, polled by job.js while the job runs."""
+    job = get_object_or_404(ImportJob, pk=pk)
+    return JsonResponse(selectors.job_progress(job))
+
+
+@require_POST
+@permission_required(RUN_BULK, raise_exception=True)
+def job_retry(request, pk):
+    """Start a new import job with the job's accounts that are still failed."""
+    job = get_object_or_404(ImportJob, pk=pk)
+    if job.kind != JobKind.IMPORT:
+        messages.warning(
+            request, "Only an import job's failed accounts can be retried."
+        )
+        return redirect("job_detail", pk=job.pk)
+    try:
+        retry = services.job_retry_failed(
+            job=job, user=request.user, source=JobSource.ADMIN
+        )
+    except services.NothingToDo as exc:
+        _audit_job(
+            request, AuditAction.JOB_RETRY, job, "nothing_to_do", {"message": str(exc)}
+        )
+        messages.warning(request, str(exc))
+        return redirect("job_detail", pk=job.pk)
+    _audit_job(
+        request,
+        AuditAction.JOB_RETRY,
+        job,
+        "ok",
+        {"new_job": retry.pk, "accounts": retry.total},
+    )
+    messages.success(
+        request,
+        f"Retrying {retry.total} failed accounts of job #{job.pk} as job #{retry.pk}.",
+    )
+    return redirect("job_detail", pk=retry.pk)
+
+
+@require_POST
+@permission_required(RUN_BULK, raise_exception=True)
+def job_cancel(request, pk):
+    """Cancel a queued or running job; its queued accounts go back to pending."""
+    job = get_object_or_404(ImportJob, pk=pk)
+    cancelled = services.job_cancel(job=job, user=request.user)
+    _audit_job(
+        request,
+        AuditAction.JOB_CANCEL,
+        job,
+        "ok" if cancelled else "had_ended",
+        {"cancelled": job.cancelled},
+    )
+    if cancelled:
+        messages.success(
+            request,
+            f"Job #{job.pk} is cancelled; batches already sent "
+            "finish and are recorded.",
+        )
+    else:
+        messages.info(request, f"Job #{job.pk} had already ended: nothing to cancel.")
+    return redirect("job_detail", pk=job.pk)
+
+
+def _audit_job(request, action, job, outcome, details):
+    audit_record(
+        action=action,
+        request=request,
+        object_type="job",
+        object_id=job.pk,
+        job_id=job.pk,
+        result=outcome,
+        details=details,
+    )
+
+
+@require_safe
+@permission_required([VIEW_JOBS, VIEW_ACCOUNTS], raise_exception=True)
+def job_failed_csv(request, pk):
+    """The job's failed (or invalid) accounts as a CSV to fix and upload again."""
+    job = get_object_or_404(ImportJob, pk=pk)
+    state = request.GET.get("state", ItemState.FAILED)
+    if state not in (ItemState.FAILED, ItemState.INVALID):
+        raise Http404("state must be failed or invalid")
+    audit_record(
+        action=AuditAction.EXPORT,
+        request=request,
+        object_type="job",
+        object_id=job.pk,
+        job_id=job.pk,
+        details={"what": f"{state} accounts CSV"},
+    )
+    # A BOM so a spreadsheet reads non-ASCII nicknames right; the uploader accepts it.
+    lines = chain(
+        ["\ufeff"],
+        csv_lines(PROBLEM_CSV_FIELDS, selectors.job_problem_rows(job, state)),
+    )
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="job-{job.pk}-{state}.csv"'
+    return response

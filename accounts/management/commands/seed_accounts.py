@@ -76,7 +76,9 @@ _DIALECT = {
     "postgresql": {
         "user_id": "%(prefix)s || lpad(i::text, %(width)s, '0')",
         "i_text": "i::text",
-        "ago": "%(now)s::timestamptz - make_interval(secs => (i * 7919) %% %(spread)s)",
+        # bigint: i * 7919 passes int4's range from i = 271,000 on.
+        "ago": "%(now)s::timestamptz"
+        " - make_interval(secs => (i::bigint * 7919) %% %(spread)s)",
     },
 }
 
@@ -114,6 +116,7 @@ class Command(BaseCommand):
                     )
                 unseed(prefix)
             jobs = seed(prefix=prefix, count=count, width=width)
+        refresh_statistics()
         seconds = time.monotonic() - started
         self.stdout.write(
             f"Seeded {count:,} accounts ({prefix}{1:0{width}d}…) and {len(jobs)} jobs "
@@ -151,6 +154,22 @@ def unseed(prefix):
     JobItem.objects.filter(job_id__in=job_ids).delete()
     ApiCall.objects.filter(job_id__in=job_ids).delete()
     jobs.delete()
+
+
+def refresh_statistics():
+    """On PostgreSQL, what autovacuum would do in a while, done now.
+
+    Without statistics the planner guessed a bitmap scan of 800,000 index
+    entries for the drifted filter (~280 ms, against ~1 ms after ANALYZE); the
+    visibility map VACUUM sets lets counts read the index alone.
+    """
+    if connection.vendor != "postgresql":
+        return
+    tables = [m._meta.db_table for m in (TrackedAccount, JobItem, ImportJob)]
+    command = "ANALYZE" if connection.in_atomic_block else "VACUUM ANALYZE"
+    with connection.cursor() as cursor:
+        for table in tables:
+            cursor.execute(f"{command} {connection.ops.quote_name(table)}")
 
 
 def seed(*, prefix, count, width):

@@ -1,0 +1,117 @@
+"""Forms of the pages: field rules come from accounts.im.validation, nowhere else."""
+
+from django import forms
+
+from .im.validation import FieldError, clean_face_url, clean_nick, clean_user_id
+from .models import AccountState, JobSource, JobStatus, RemoteStatus
+from .selectors import DRIFTED, UNCHECKED
+
+ANY = [("", "any")]
+
+
+def _validated(check, value):
+    try:
+        return check(value)
+    except FieldError as exc:
+        raise forms.ValidationError(exc.message) from None
+
+
+class SingleImportForm(forms.Form):
+    """One account for account_import, checked as IM would before any call."""
+
+    # No max_length: IM counts UTF-8 bytes, and the validator says so.
+    user_id = forms.CharField(
+        label="UserID",
+        help_text="1–32 bytes: letters, digits and printable ASCII symbols, no spaces.",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    nick = forms.CharField(
+        label="Nickname", required=False, help_text="Optional, up to 500 bytes."
+    )
+    face_url = forms.CharField(
+        label="Avatar URL",
+        required=False,
+        help_text="Optional: an http:// or https:// address, up to 500 bytes.",
+        widget=forms.URLInput(attrs={"placeholder": "https://"}),
+    )
+
+    def clean_user_id(self):
+        return _validated(clean_user_id, self.cleaned_data["user_id"])
+
+    def clean_nick(self):
+        return _validated(clean_nick, self.cleaned_data["nick"])
+
+    def clean_face_url(self):
+        return _validated(clean_face_url, self.cleaned_data["face_url"])
+
+
+class AccountFilterForm(forms.Form):
+    """The accounts list's query string: search, filters and the page cursor."""
+
+    q = forms.CharField(label="UserID", required=False, max_length=32)
+    state = forms.ChoiceField(choices=ANY + AccountState.choices, required=False)
+    remote = forms.ChoiceField(
+        label="In IM",
+        required=False,
+        choices=ANY
+        + [
+            (RemoteStatus.IMPORTED, "Imported"),
+            (RemoteStatus.NOT_IMPORTED, "NotImported"),
+            (UNCHECKED, "not checked"),
+            (DRIFTED, "drifted (imported here, not in IM)"),
+        ],
+    )
+    source = forms.ChoiceField(choices=ANY + JobSource.choices, required=False)
+    job = forms.IntegerField(required=False, min_value=1, max_value=2**62)
+    after = forms.CharField(required=False, max_length=32)
+    before = forms.CharField(required=False, max_length=32)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("q"):
+            return data  # cursors are UserIDs
+        for name in ("after", "before"):
+            value = data.get(name)
+            if value:
+                data[name] = _cursor_id(self, name, value)
+        return data
+
+    @property
+    def searching(self):
+        return bool(self.cleaned_data.get("q"))
+
+
+def _cursor_id(form, name, value):
+    if value.isascii() and value.isdigit() and len(value) < 19:
+        return int(value)
+    form.add_error(
+        name, "This page link is not valid: start again from the first page."
+    )
+    return None
+
+
+class JobFilterForm(forms.Form):
+    status = forms.ChoiceField(choices=ANY + JobStatus.choices, required=False)
+    after = forms.CharField(required=False, max_length=19)
+    before = forms.CharField(required=False, max_length=19)
+
+    def clean(self):
+        data = super().clean()
+        for name in ("after", "before"):
+            if data.get(name):
+                data[name] = _cursor_id(self, name, data[name])
+        return data
+
+
+class CallPageForm(forms.Form):
+    """The cursor of a job's call log, kept apart from the job's own parameters."""
+
+    calls_after = forms.CharField(required=False, max_length=19)
+    calls_before = forms.CharField(required=False, max_length=19)
+
+    def clean(self):
+        data = super().clean()
+        for name in ("calls_after", "calls_before"):
+            if data.get(name):
+                data[name] = _cursor_id(self, name, data[name])
+        return data
