@@ -29,8 +29,10 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+# Figures go in docs/BENCHMARKS.md.
 bench: install
-	$(PY) bench/run.py
+	$(PY) bench/import_bench.py --count 100000
+	$(PY) bench/pages.py
 
 clean:
 	rm -rf $(VENV) var test-artifacts .pytest_cache
