@@ -31,7 +31,7 @@ class CsvFormatError(ValueError):
     """The file as a whole cannot be read; ``str()`` says why in plain words."""
 
 
-@dataclass
+@dataclass(slots=True)
 class Row:
     """One data row: its first physical line, its values, and what is wrong with it."""
 
@@ -54,6 +54,7 @@ class CsvReader:
     max_rows: int | None = None
     columns: dict = field(default_factory=dict)  # field -> column index
     unknown_columns: list = field(default_factory=list)
+    _indexes: tuple | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self):
         self._records = csv.reader(self.text, strict=True)
@@ -65,7 +66,7 @@ class CsvReader:
             raise CsvFormatError(
                 "The file is empty: it needs a header row with UserID."
             )
-        _, names = header
+        _, names, _ = header
         for index, name in enumerate(names):
             key = (
                 name.strip().lower().replace(" ", "").replace("_", "").replace("-", "")
@@ -89,23 +90,26 @@ class CsvReader:
             return None
         except csv.Error as exc:
             raise CsvFormatError(f"Line {start} is not valid CSV: {exc}.") from None
+        text = "".join(values)
         try:
-            # Undecodable bytes arrive as lone surrogates (see open_csv).
-            "".join(values).encode("utf-8")
+            # Undecodable bytes arrive as lone surrogates (see open_csv); an
+            # ASCII line, most of them, holds none.
+            if not text.isascii():
+                text.encode("utf-8")
         except UnicodeEncodeError:
             raise CsvFormatError(
                 f"Line {start} is not valid "
                 f"{ENCODINGS.get(self.encoding, self.encoding)}; "
                 "save the file as UTF-8 or choose its encoding."
             ) from None
-        return start, values
+        return start, values, text
 
     def __iter__(self):
         seen = {}
         count = 0
         while (record := self._next_record()) is not None:
-            line, values = record
-            if not any(v.strip() for v in values):
+            line, values, text = record
+            if not text or text.isspace():
                 continue  # blank line
             count += 1
             if self.max_rows and count > self.max_rows:
@@ -121,25 +125,25 @@ class CsvReader:
             yield row
 
     def _row(self, line, values):
-        def value(name):
-            index = self.columns.get(name)
-            return values[index] if index is not None and index < len(values) else ""
-
-        raw_id = value("user_id")
-        # Raw values stay on a row that fails, so a list of errors shows them.
-        row = Row(
-            line=line,
-            user_id=raw_id.strip(),
-            nick=value("nick").strip(),
-            face_url=value("face_url").strip(),
+        # Called once a row: column indexes are looked up once, not per value.
+        if self._indexes is None:
+            self._indexes = tuple(
+                self.columns.get(name, -1) for name in ("user_id", "nick", "face_url")
+            )
+        size = len(values)
+        raw_id, nick, face_url = (
+            values[index] if 0 <= index < size else "" for index in self._indexes
         )
         try:
-            row.user_id = clean_user_id(raw_id)
-            row.nick = clean_nick(value("nick"))
-            row.face_url = clean_face_url(value("face_url"))
+            # The cleaners return the value trimmed, or raise.
+            return Row(
+                line, clean_user_id(raw_id), clean_nick(nick), clean_face_url(face_url)
+            )
         except FieldError as exc:
-            row.error = exc.message
-        return row
+            # Raw values stay on a row that fails, so a list of errors shows them.
+            return Row(
+                line, raw_id.strip(), nick.strip(), face_url.strip(), exc.message
+            )
 
 
 def open_csv(stream, *, encoding="auto", max_rows=None):

@@ -27,8 +27,17 @@ from django.db.models import Q
 from django.utils import timezone
 
 from . import batches, conf, ratelimit
+from .audit import audit_job_ended
 from .im import errors
-from .models import OPEN_ITEM_STATES, ImportJob, JobKind, JobStatus, RemoteStatus
+from .models import (
+    OPEN_ITEM_STATES,
+    AuditAction,
+    AuditEvent,
+    ImportJob,
+    JobKind,
+    JobStatus,
+    RemoteStatus,
+)
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +55,9 @@ def job_run(job_id, *, seconds=None, client=None):
     """
     job = ImportJob.objects.get(pk=job_id)
     if job.status not in (JobStatus.QUEUED, JobStatus.RUNNING):
+        return False
+    if job.options.get("preparing"):
+        # Its items are still being added: runners are queued once they all are.
         return False
     ImportJob.objects.filter(pk=job.pk, status=JobStatus.QUEUED).update(
         status=JobStatus.RUNNING, started_at=timezone.now()
@@ -358,6 +370,8 @@ def resume_stale_jobs(*, stale_after=None):
     )
     ids = []
     for job in stale:
+        if job.options.get("preparing"):
+            continue  # no runner yet: services.preparations_resume sees to it
         batches.release_expired_claims(job)
         ids.append(job.pk)
     return ids
@@ -366,7 +380,9 @@ def resume_stale_jobs(*, stale_after=None):
 def settle_abandoned_items():
     """Settle items left open in stopped or cancelled jobs (a runner died mid-stop).
 
-    Returns the ids of the jobs it touched; harmless to run at any time.
+    Also writes the job's end to the audit history when the process that
+    stopped it died before it could. Returns the ids of the jobs it touched;
+    harmless to run at any time.
     """
     jobs = ImportJob.objects.filter(
         status__in=(JobStatus.STOPPED, JobStatus.CANCELLED),
@@ -377,4 +393,9 @@ def settle_abandoned_items():
         batches.release_expired_claims(job)
         if batches.sweep_open_items(job):
             touched.append(job.pk)
+            ended = AuditEvent.objects.filter(
+                job_id=job.pk, action=AuditAction.JOB_ENDED
+            )
+            if not ended.exists():
+                audit_job_ended(job)
     return touched

@@ -4,6 +4,7 @@ Views, admin actions, commands and tasks call these; none of them writes models
 directly. Services take keyword-only arguments and are named ``<entity>_<action>``.
 """
 
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -13,9 +14,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from . import batches, conf, runner
+from . import batches, conf, preparation, runner
 from .audit import audit_job_ended, audit_job_started
-from .bulk_sql import insert_rows, update_by_ids
 from .models import (
     ACTIVE_JOB_STATUSES,
     AccountState,
@@ -27,9 +27,7 @@ from .models import (
     JobStatus,
     TrackedAccount,
 )
-
-CHUNK = 500  # rows per statement: under SQLite's parameter cap, cheap in memory
-BUSY_STATES = (AccountState.QUEUED, AccountState.IMPORTING)
+from .preparation import BUSY_STATES, RowsSummary
 
 
 class NothingToDo(Exception):
@@ -55,16 +53,29 @@ def job_enqueue(*, job_id, runners=None):
     transaction.on_commit(send)
 
 
+def job_prepare_enqueue(*, job_id):
+    """Queue the task that fills the preparing upload job ``job_id``, on commit."""
+    transaction.on_commit(
+        lambda: async_task(
+            "accounts.tasks.job_prepare",
+            job_id,
+            task_name=f"prepare-{job_id}",
+            group="prepare",
+        )
+    )
+
+
 # -- creating jobs -----------------------------------------------------------
 
 
-def _job_create(*, kind, source, user, label="", options=None):
+def _job_create(*, kind, source, user, label="", options=None, **fields):
     return ImportJob.objects.create(
         kind=kind,
         source=source,
         created_by=user if user and user.is_authenticated else None,
         label=label[:255],
         options=options or {},
+        **fields,
     )
 
 
@@ -139,12 +150,17 @@ def job_cancel(*, job, user=None):
     already ended (a second call is harmless).
     """
     with transaction.atomic():
+        options = ImportJob.objects.select_for_update().get(pk=job.pk).options
+        # A preparation in progress sees the status at its next chunk and stops.
+        options.pop("preparing", None)
         cancelled = ImportJob.objects.filter(
             pk=job.pk, status__in=ACTIVE_JOB_STATUSES
-        ).update(status=JobStatus.CANCELLED, finished_at=timezone.now())
-        if cancelled:
-            batches.sweep_open_items(job)
-            audit_job_ended(job)
+        ).update(
+            status=JobStatus.CANCELLED, finished_at=timezone.now(), options=options
+        )
+    if cancelled:
+        batches.sweep_open_items(job)  # in chunks, each its own transaction
+        audit_job_ended(job)
     job.refresh_from_db()
     return bool(cancelled)
 
@@ -152,199 +168,166 @@ def job_cancel(*, job, user=None):
 # -- accounts from rows (CSV, command) ----------------------------------------
 
 
-@dataclass
-class RowsSummary:
-    """What an upsert of rows found: new accounts, changed profiles, and skips."""
+def accounts_import_rows(*, rows, source, user=None, label="", options=None):
+    """Upsert ``rows`` and start one import job with them. Returns (job, RowsSummary).
 
-    new: int = 0
-    updated: int = 0
-    unchanged: int = 0  # already imported, same profile: not sent again
-    busy: int = 0  # queued or importing in another job: left to that job
-
-    @property
-    def queued(self):
-        return self.new + self.updated + self.resend
-
-    resend: int = 0  # known, not imported yet (pending, failed, invalid)
-
-
-def accounts_upsert(*, rows, source, reimport=False):
-    """Create or update tracked accounts from validated rows.
-
-    ``rows`` yields dicts with ``user_id`` and optional ``nick``/``face_url``,
-    already validated and without duplicates. An empty nick or avatar leaves the
-    stored one as it is, as IM does when the field is left out. Returns the ids
-    of the accounts to send and a RowsSummary.
+    For small inputs (tests, the single-account paths): one transaction.
+    Files go through ``job_prepare_create`` and ``job_prepare_rows``, which
+    hold no transaction longer than a chunk. Unless ``options["reimport"]``,
+    accounts already imported whose profile did not change are not sent
+    again. Returns (None, summary) when nothing is left to send; the accounts
+    are still created or updated then.
     """
-    ids, summary, chunk = [], RowsSummary(), []
-    for row in rows:
-        chunk.append(row)
-        if len(chunk) == CHUNK:
-            ids += _upsert_chunk(chunk, source, summary, reimport)
-            chunk = []
-    if chunk:
-        ids += _upsert_chunk(chunk, source, summary, reimport)
-    return ids, summary
+    with transaction.atomic():
+        job = job_prepare_create(source=source, user=user, label=label, options=options)
+        preparation.job_fill(job, rows)
+        summary = RowsSummary(**job.options["summary"])
+        if not job.total:
+            ImportJob.objects.filter(pk=job.pk).delete()
+            return None, summary
+        _prepare_finish(job)
+    return job, summary
 
 
-def _upsert_chunk(rows, source, summary, reimport):
-    known = {
-        values[0]: values
-        for values in TrackedAccount.objects.filter(
-            user_id__in=[r["user_id"] for r in rows]
-        ).values_list("user_id", "id", "nick", "face_url", "state")
-    }
-    new, changed, send = [], [], []
-    for row in rows:
-        account = known.get(row["user_id"])
-        if account is None:
-            new.append(row)
-            continue
-        _, pk, nick, face_url, state = account
-        profile = _new_profile(nick, face_url, row)
-        if state in BUSY_STATES:
-            summary.busy += 1
-        elif profile:
-            changed.append((*profile, pk))
-        elif state != AccountState.IMPORTED or reimport:
-            send.append(pk)
-            summary.resend += 1
+# -- preparing a job from a file, chunk by chunk ---------------------------------
+
+
+def job_prepare_create(*, source, user=None, label="", options=None):
+    """A new import job for ``job_prepare_rows`` to fill: queued, preparing, total 0.
+
+    ``options`` may hold ``reimport`` (send unchanged imported accounts too) and
+    what the caller needs to find its rows again (e.g. ``upload``).
+    """
+    options = {**(options or {}), "preparing": True, "prepared_rows": 0}
+    return _job_create(
+        kind=JobKind.IMPORT,
+        source=source,
+        user=user,
+        label=label,
+        options=options,
+        heartbeat_at=timezone.now(),  # a preparation that never beats is stale
+    )
+
+
+def job_prepare_rows(*, job, rows, seconds=None):
+    """Fill the preparing ``job`` from ``rows``; once all are in, start its runners.
+
+    ``rows`` yields validated account dicts, the same sequence on every call.
+    Each chunk is its own short transaction; a call resumes after the last
+    chunk written, so it is safe to repeat after a crash or a timeout. Returns
+    True when the job is prepared (started, or done at once with nothing to
+    send), False when ``seconds`` ran out first (call again). Raises
+    preparation.PreparationEnded when the job was cancelled or stopped, or
+    another call is filling it.
+    """
+    deadline = time.monotonic() + seconds if seconds else None
+    if not preparation.job_fill(job, rows, deadline=deadline):
+        return False
+    _prepare_finish(job)
+    return True
+
+
+def _prepare_finish(job):
+    """Clear the preparing flag; start the runners, or end an empty job as done."""
+    with transaction.atomic():
+        options = preparation.locked_options(
+            job, prepared_rows=job.options["prepared_rows"]
+        )
+        del options["preparing"]
+        now = timezone.now()
+        job.refresh_from_db(fields=["total"])
+        changes = {"options": options, "heartbeat_at": now}
+        if not job.total:  # every row already imported, or busy elsewhere
+            changes.update(status=JobStatus.DONE, started_at=now, finished_at=now)
+        ImportJob.objects.filter(pk=job.pk).update(**changes)
+        job.refresh_from_db()
+        audit_job_started(job)
+        if job.total:
+            job_enqueue(job_id=job.pk)
         else:
-            summary.unchanged += 1
-    now = timezone.now()
-    created = _accounts_create(new, source, now)
-    if changed:
-        with connection.cursor() as cursor:
-            cursor.executemany(
-                f"UPDATE {TrackedAccount._meta.db_table} SET nick = %s, face_url = %s,"
-                " updated_at = %s WHERE id = %s",
-                [
-                    (nick, face, connection.ops.adapt_datetimefield_value(now), pk)
-                    for nick, face, pk in changed
-                ],
-            )
-    summary.new += len(created)
-    summary.updated += len(changed)
-    return [*created, *(pk for *_, pk in changed), *send]
+            audit_job_ended(job)
 
 
-def _accounts_create(rows, source, now):
-    """Insert new accounts in one executemany; return their ids."""
-    if not rows:
-        return []
-    fields = [
-        "user_id",
-        "nick",
-        "face_url",
-        "source",
-        "state",
-        "attempts",
-        "remote_status",
-        "last_error",
-        "created_at",
-        "updated_at",
-    ]
-    insert_rows(
-        TrackedAccount,
-        fields,
-        [
-            (
-                r["user_id"],
-                r.get("nick") or "",
-                r.get("face_url") or "",
-                source,
-                AccountState.PENDING,
-                0,
-                "",
-                "",
-                now,
-                now,
-            )
-            for r in rows
-        ],
-    )
-    return list(
-        TrackedAccount.objects.filter(
-            user_id__in=[r["user_id"] for r in rows]
-        ).values_list("id", flat=True)
-    )
+def job_prepare_stop(*, job, message):
+    """Stop a job whose preparation cannot go on; its queued items fail.
 
-
-def _new_profile(nick, face_url, row):
-    """(nick, face_url) if the row changes the stored profile, else None.
-
-    An empty value in the row leaves the stored one, as IM does with a field
-    that is left out.
+    ``message`` is a sentence for people, kept in ``job.error_message`` and
+    given to the failed items and accounts.
+    Returns True if this call stopped the job (a second call is harmless).
     """
-    new_nick = row.get("nick") or nick
-    new_face = row.get("face_url") or face_url
-    if (new_nick, new_face) == (nick, face_url):
-        return None
-    return new_nick, new_face
+    with transaction.atomic():
+        try:
+            options = preparation.locked_options(job)
+        except preparation.PreparationEnded:
+            return False
+        del options["preparing"]
+        ImportJob.objects.filter(pk=job.pk).update(
+            status=JobStatus.STOPPED,
+            error_code=None,
+            error_message=message[:500],
+            finished_at=timezone.now(),
+            options=options,
+        )
+    batches.sweep_open_items(job)  # in chunks, each its own transaction
+    audit_job_ended(job)
+    return True
+
+
+COMMAND_DIED = (
+    "The import_accounts command ended before it had read the whole file (its "
+    "process was stopped); the accounts it had queued are marked failed. Run "
+    "the command again to import them."
+)
+
+
+def preparations_stale(*, stale_after=None):
+    """Preparing jobs whose heartbeat is older than ``stale_after`` seconds."""
+    stale_after = stale_after or 2 * settings.IM_CLAIM_LEASE_SECONDS
+    cutoff = timezone.now() - timedelta(seconds=stale_after)
+    return ImportJob.objects.filter(
+        Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at=None, created_at__lt=cutoff),
+        status=JobStatus.QUEUED,
+        options__preparing=True,
+    )
+
+
+def preparations_resume(*, stale_after=None):
+    """Re-queue stalled preparations of uploads; stop those of a command that died.
+
+    An upload's file is kept until its job is prepared, so its preparation
+    resumes after the last chunk written. A command reads a file no worker
+    can reach: its job is stopped, and its queued items fail. Returns (ids
+    re-queued, ids stopped). Harmless if a preparation was only slow: two
+    preparations of one job never write the same chunk.
+    """
+    resumed, stopped = [], []
+    for job in preparations_stale(stale_after=stale_after):
+        if job.source == JobSource.COMMAND:
+            if job_prepare_stop(job=job, message=COMMAND_DIED):
+                stopped.append(job.pk)
+            continue
+        # A new heartbeat, so the next maintenance run waits for this task.
+        ImportJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now())
+        job_prepare_enqueue(job_id=job.pk)
+        resumed.append(job.pk)
+    return resumed, stopped
+
+
+# -- one account, now (the support form) ----------------------------------------
 
 
 def _apply_profile(account, row):
-    profile = _new_profile(account.nick, account.face_url, row)
+    profile = preparation.new_profile(account.nick, account.face_url, row)
     if profile:
         account.nick, account.face_url = profile
     return bool(profile)
 
 
 def _items_add_ids(job, account_ids):
-    now = timezone.now()
-    solo = job.options.get("solo", False)
-    fields = [
-        "job",
-        "account",
-        "state",
-        "attempts",
-        "next_attempt_at",
-        "claim_token",
-        "solo",
-        "needs_check",
-        "error_message",
-        "updated_at",
-    ]
-    queued = {"job_id": job.pk, "state": AccountState.QUEUED, "updated_at": now}
-    for start in range(0, len(account_ids), CHUNK):
-        part = account_ids[start : start + CHUNK]
-        insert_rows(
-            JobItem,
-            fields,
-            [
-                (job.pk, pk, ItemState.QUEUED, 0, 0.0, "", solo, False, "", now)
-                for pk in part
-            ],
-        )
-        update_by_ids(TrackedAccount, part, queued)
-    ImportJob.objects.filter(pk=job.pk).update(total=len(account_ids))
-    job.total = len(account_ids)
-
-
-def accounts_import_rows(*, rows, source, user=None, label="", options=None):
-    """Upsert ``rows`` and start one import job with them. Returns (job, RowsSummary).
-
-    Unless ``options["reimport"]``, accounts already imported whose profile did
-    not change are not sent again. Raises NothingToDo when nothing is left to
-    send; the accounts are still created or updated then. One transaction.
-    """
-    options = dict(options or {})
-    with transaction.atomic():
-        ids, summary = accounts_upsert(
-            rows=rows, source=source, reimport=options.get("reimport", False)
-        )
-        if not ids:
-            return None, summary
-        job = _job_create(
-            kind=JobKind.IMPORT, source=source, user=user, label=label, options=options
-        )
-        _items_add_ids(job, ids)
-        audit_job_started(job)
-        job_enqueue(job_id=job.pk)
-    return job, summary
-
-
-# -- one account, now (the support form) ----------------------------------------
+    added = preparation.items_add(job, account_ids)
+    preparation.accounts_queue(job, account_ids)
+    ImportJob.objects.filter(pk=job.pk).update(total=added)
+    job.total = added
 
 
 @dataclass
@@ -470,12 +453,16 @@ def accounts_reconcile(*, all_imported=False, source=JobSource.COMMAND, user=Non
 def maintenance(*, reconcile=True):
     """The scheduled upkeep: restart stalled jobs, drop stale uploads, reconcile.
 
-    Returns (ids of resumed jobs, the check job started or None). Safe to run
-    at any time and any number of times.
+    Stalled preparations of uploads are re-queued, those of a command that
+    died are stopped (see ``preparations_resume``). Returns (ids of resumed
+    jobs, the check job started or None); a preparation re-queued counts as
+    resumed. Safe to run at any time and any number of times.
     """
     resumed = runner.resume_stale_jobs()
     for job_id in resumed:
         job_enqueue(job_id=job_id, runners=1)
+    prepared, _ = preparations_resume()
+    resumed += prepared
     runner.settle_abandoned_items()
     from .uploads import uploads_cleanup  # uploads builds on this module
 

@@ -101,6 +101,7 @@ def upload_preview(request, token):
     summary = upload.summary
     context = {
         "upload": upload,
+        "job": upload.job,
         "summary": summary,
         "encoding_name": ENCODINGS.get(upload.encoding, upload.encoding),
         "columns": [COLUMN_NAMES[c] for c in summary.get("columns", [])],
@@ -116,7 +117,10 @@ def upload_preview(request, token):
 @permission_required(PERMISSION, raise_exception=True)
 @require_POST
 def upload_confirm(request, token):
-    """Start the import job (once, however often this is posted) and show it."""
+    """Create the import job (once, however often this is posted) and show it.
+
+    Returns at once: a task reads the file into the job, then starts it.
+    """
     upload = _own_upload(request, token)
     try:
         job = uploads.upload_confirm(upload=upload, user=request.user, request=request)
@@ -124,29 +128,33 @@ def upload_confirm(request, token):
         messages.error(request, str(exc))
         return redirect("upload_preview", token=upload.token)
     except OperationalError:
-        # SQLite: a first confirm of a large file (a double click) holds the
-        # write lock past the busy timeout. Its transaction rolled back here.
+        # SQLite: the write lock stayed taken past the busy timeout. The
+        # transaction rolled back: nothing changed.
         log.warning("confirm of upload %s: database busy", upload.pk, exc_info=True)
         messages.info(
             request,
-            "The database is busy, perhaps with an earlier confirm of this file; "
-            "nothing was changed by this request. Reload this page in a moment.",
+            "The database is busy; nothing was changed by this request. "
+            "Confirm again in a moment.",
         )
         return redirect("upload_preview", token=upload.token)
-    if job is None:
-        messages.info(
-            request,
-            "Nothing needed sending: every valid row is already imported with the "
-            "same profile, or in another running job.",
-        )
-        return redirect("upload_preview", token=upload.token)
-    messages.success(
-        request,
-        f"{upload.file_name} confirmed: job #{job.pk} imports {job.total:,} accounts.",
-    )
-    if request.user.has_perm(VIEW_JOBS):
+    messages.success(request, _confirmed_message(upload, job))
+    if job is not None and request.user.has_perm(VIEW_JOBS):
         return redirect("job_detail", job.pk)
     return redirect("upload_preview", token=upload.token)
+
+
+def _confirmed_message(upload, job):
+    if job is None:  # confirmed before background preparation existed
+        return f"{upload.file_name} is confirmed."
+    if job.options.get("preparing"):
+        return (
+            f"{upload.file_name} confirmed: job #{job.pk} is reading its "
+            f"{upload.summary.get('valid', 0):,} valid rows and starts when it "
+            "has queued them."
+        )
+    return (
+        f"{upload.file_name} confirmed: job #{job.pk} imports {job.total:,} accounts."
+    )
 
 
 @permission_required(PERMISSION, raise_exception=True)

@@ -1,22 +1,26 @@
 """CSV uploads: receive a file, preview it, then confirm it into one import job.
 
 The file is kept under ``settings.UPLOAD_DIR`` (mode 0600 in a 0700 directory,
-never under a URL) from the upload until it is confirmed, cancelled, rejected
-or expired, and read again with ``csv_reader`` at each step, so memory stays
-bounded whatever its size. State changes are conditional updates of
-``Upload.status``: two confirms of one upload start one job.
+never under a URL) from the upload until its job is prepared, or it is
+cancelled, rejected or expired, and read again with ``csv_reader`` at each
+step, so memory stays bounded whatever its size. State changes are conditional
+updates of ``Upload.status``: two confirms of one upload start one job.
+
+Confirming returns at once with a job that is ``preparing``; a task
+(``upload_prepare``) reads the file into it chunk by chunk, each chunk its own
+short transaction (see ``preparation``), then starts it.
 """
 
 import hashlib
 import os
 import secrets
 from collections import Counter
-from dataclasses import asdict
 from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
@@ -27,10 +31,11 @@ from .models import (
     AccountState,
     AuditAction,
     JobSource,
-    TrackedAccount,
+    JobStatus,
     Upload,
     UploadStatus,
 )
+from .preparation import BUSY_STATES, CHUNK, PreparationEnded, accounts_known
 
 PREVIEW_INVALID_ROWS = 20
 SHOWN_CHARS = 80  # of a UserID or nickname in the preview: a cell may be 64 KiB
@@ -127,7 +132,7 @@ def _preview(stored_name, encoding):
                 continue
             counts["valid"] += 1
             chunk.append(row)
-            if len(chunk) == services.CHUNK:
+            if len(chunk) == CHUNK:
                 _classify(chunk, counts)
                 chunk = []
         _classify(chunk, counts)
@@ -156,17 +161,14 @@ def _classify(rows, counts):
     """Count what an import of these valid rows would do, as accounts_upsert decides."""
     if not rows:
         return
-    known = {
-        values[0]: values[1:]
-        for values in TrackedAccount.objects.filter(
-            user_id__in=[r.user_id for r in rows]
-        ).values_list("user_id", "state", "nick", "face_url")
-    }
+    known = accounts_known(
+        (r.user_id for r in rows), fields=("state", "nick", "face_url")
+    )
     for row in rows:
         account = known.get(row.user_id)
         if account is None:
             counts["new"] += 1
-        elif account[0] in services.BUSY_STATES:
+        elif account[0] in BUSY_STATES:
             counts["busy"] += 1
         elif _profile_changes(account[1], account[2], row):
             counts["update"] += 1
@@ -177,7 +179,7 @@ def _classify(rows, counts):
 
 
 def _profile_changes(nick, face_url, row):
-    # An empty cell keeps the stored value (services._new_profile).
+    # An empty cell keeps the stored value (preparation.new_profile).
     return bool(
         (row.nick and row.nick != nick) or (row.face_url and row.face_url != face_url)
     )
@@ -223,13 +225,12 @@ def upload_receive(*, file, encoding, user, request=None):
 
 
 def _details(upload):
-    counts = {name: upload.summary.get(name, 0) for name in (*COUNTS, "to_send")}
     return {
         "file_name": upload.file_name,
         "size": upload.size,
         "sha256": upload.sha256,
         "encoding": upload.encoding,
-        **counts,
+        **_counts(upload.summary),
     }
 
 
@@ -300,64 +301,47 @@ class InvalidRows:
 
 
 def upload_confirm(*, upload, user, request=None):
-    """Import the valid rows of a previewed upload as one job; return the job.
+    """Confirm a previewed upload; return its import job, prepared in the background.
 
-    Returns None when no row needed sending (every account already imported
-    with the same profile, or busy in another job). Safe to call again, from
-    any number of requests at once: the upload is claimed with a conditional
-    update in the transaction that creates the job, so one job is started and
-    later calls return it. Raises UploadError when the upload has no valid row
-    (it stays previewed), was cancelled or rejected, or its file can no longer
-    be read (it is rejected then, and nothing is imported).
+    Returns at once: the job is created queued and ``preparing`` (total 0), and
+    a task (``upload_prepare``) reads the file into it in short transactions,
+    then starts it. Safe to call again, from any number of requests at once:
+    the upload is claimed with a conditional update in the transaction that
+    creates the job, so one job is created and later calls return it. Raises
+    UploadError when the upload has no valid row (it stays previewed), was
+    cancelled or rejected, or its file is gone (it is rejected then).
     """
-    if upload.status == UploadStatus.PREVIEWED and not upload.summary.get("valid"):
-        raise UploadError("The file has no valid rows: there is nothing to import.")
-    try:
-        with transaction.atomic():
-            claimed = Upload.objects.filter(
-                pk=upload.pk, status=UploadStatus.PREVIEWED
-            ).update(status=UploadStatus.CONFIRMED, decided_at=timezone.now())
-            if not claimed:
-                return _decided_job(upload)
-            _import(upload, user, request)
-    except (CsvFormatError, OSError) as exc:
-        reason = str(exc) if isinstance(exc, CsvFormatError) else exc.strerror
-        _reject_at_confirm(upload, reason, user, request)
-        raise UploadError(f"The file can no longer be read: {reason}") from None
-    _file_delete(upload.stored_name)
-    upload.refresh_from_db()
-    return upload.job
-
-
-def _import(upload, user, request):
-    with _file_open(upload.stored_name) as stream:
-        reader = open_csv(
-            stream, encoding=upload.encoding, max_rows=settings.UPLOAD_MAX_ROWS
-        )
-        rows = (row.as_account() for row in reader if not row.error)
+    if upload.status == UploadStatus.PREVIEWED:
+        if not upload.summary.get("valid"):
+            raise UploadError("The file has no valid rows: there is nothing to import.")
         try:
-            job, summary = services.accounts_import_rows(
-                rows=rows,
-                source=JobSource.CSV,
-                user=user,
-                label=upload.file_name,
-                options={"upload": upload.pk},
-            )
-        except services.NothingToDo:
-            job, summary = None, None
-    upload.summary = {**upload.summary, "sent": asdict(summary) if summary else {}}
-    Upload.objects.filter(pk=upload.pk).update(
-        job=job, summary=upload.summary, stored_name=""
-    )
-    details = {"file_name": upload.file_name, **upload.summary["sent"]}
-    _audit(
-        AuditAction.CSV_CONFIRMED,
-        upload,
-        user,
-        request,
-        details,
-        job_id=job.pk if job else None,
-    )
+            _file_open(upload.stored_name).close()
+        except OSError as exc:
+            reason = exc.strerror
+            _reject_at_confirm(upload, reason, user, request)
+            raise UploadError(f"The file can no longer be read: {reason}") from None
+    with transaction.atomic():
+        claimed = Upload.objects.filter(
+            pk=upload.pk, status=UploadStatus.PREVIEWED
+        ).update(status=UploadStatus.CONFIRMED, decided_at=timezone.now())
+        if not claimed:
+            return _decided_job(upload)
+        job = services.job_prepare_create(
+            source=JobSource.CSV,
+            user=user,
+            label=upload.file_name,
+            options={"upload": upload.pk},
+        )
+        Upload.objects.filter(pk=upload.pk).update(job=job)
+        details = {"file_name": upload.file_name, **_counts(upload.summary)}
+        _audit(AuditAction.CSV_CONFIRMED, upload, user, request, details, job_id=job.pk)
+        services.job_prepare_enqueue(job_id=job.pk)
+    upload.refresh_from_db()
+    return job
+
+
+def _counts(summary):
+    return {name: summary.get(name, 0) for name in (*COUNTS, "to_send")}
 
 
 def _decided_job(upload):
@@ -387,6 +371,125 @@ def _reject_at_confirm(upload, reason, user, request):
     upload.refresh_from_db()
 
 
+# -- the preparation (a task) -------------------------------------------------------
+
+
+NO_FILE = "The uploaded file is no longer kept; upload it again."
+
+
+class FileChanged(Exception):
+    """The stored file is not the one previewed: its SHA-256 differs."""
+
+
+def upload_prepare(*, job, seconds=None):
+    """Read the confirmed upload of ``job`` into it; once all is in, the job starts.
+
+    Works for up to ``seconds`` (whole chunks), then returns True: more remains,
+    call again (it resumes after the last chunk written). Returns False when
+    there is nothing left to do: the job started, ended with nothing to send,
+    was cancelled or stopped. A file that cannot be read, or that differs from
+    the one previewed, stops the job with a sentence saying why and rejects
+    the upload. Safe to run twice, at once, or again after a crash.
+    """
+    upload = Upload.objects.filter(job=job).first()
+    preparing = job.status == JobStatus.QUEUED and job.options.get("preparing")
+    if upload is None or not upload.stored_name:
+        if preparing:  # not expected: the file is kept until the job is prepared
+            services.job_prepare_stop(job=job, message=NO_FILE)
+        return False
+    if not preparing:
+        _file_done(upload, job)  # cancelled before this task ran, or a rerun
+        return False
+    try:
+        with _file_open(upload.stored_name) as stream:
+            _file_verify(stream, upload.sha256)
+            reader = open_csv(
+                stream, encoding=upload.encoding, max_rows=settings.UPLOAD_MAX_ROWS
+            )
+            rows = (row.as_account() for row in reader if not row.error)
+            if not services.job_prepare_rows(job=job, rows=rows, seconds=seconds):
+                return True
+    except PreparationEnded:
+        job.refresh_from_db()
+        if job.status == JobStatus.QUEUED and job.options.get("preparing"):
+            return False  # another task is filling it and keeps the file
+        _file_done(upload, job)
+        return False
+    except (CsvFormatError, FileChanged, OSError) as exc:
+        if not _prepare_failed(upload, job, _reason(exc)):
+            raise  # raised after the job was prepared: not the file's fault
+        return False
+    _file_done(upload, job)
+    return False
+
+
+def _file_verify(stream, sha256):
+    """Raise FileChanged unless ``stream`` holds what was previewed; rewind it.
+
+    The preview read and validated the whole file: the same bytes cannot fail
+    half-way, so a preparation never stops with part of a file imported.
+    """
+    digest = hashlib.sha256()
+    while block := stream.read(1 << 20):
+        digest.update(block)
+    if digest.hexdigest() != sha256:
+        raise FileChanged("The stored file changed after its preview.")
+    stream.seek(0)
+
+
+def _reason(exc):
+    if isinstance(exc, FileNotFoundError):
+        return "the stored file is gone."
+    if isinstance(exc, OSError):
+        return f"the stored file cannot be read ({exc.strerror or exc})."
+    if isinstance(exc, FileChanged):
+        return "the stored file changed after its preview (its SHA-256 differs)."
+    return str(exc)
+
+
+def _file_done(upload, job):
+    """The job needs the file no more: record what it queued, delete the file."""
+    job.refresh_from_db()
+    upload.summary = {**upload.summary, "sent": job.options.get("summary", {})}
+    Upload.objects.filter(pk=upload.pk).update(stored_name="", summary=upload.summary)
+    _file_delete(upload.stored_name)
+    upload.stored_name = ""
+
+
+def _prepare_failed(upload, job, reason):
+    """Stop the job with a sentence, reject the upload, delete the file.
+
+    Returns False, changing nothing, when the job was no longer preparing.
+    """
+    message = (
+        f"Stopped while reading {upload.file_name}: {reason} "
+        "Nothing was sent to IM; upload the file again."
+    )
+    if not services.job_prepare_stop(job=job, message=message):
+        return False
+    rejected = Upload.objects.filter(
+        pk=upload.pk, status=UploadStatus.CONFIRMED
+    ).update(
+        status=UploadStatus.REJECTED,
+        decided_at=timezone.now(),
+        stored_name="",
+        summary={**upload.summary, "error": reason},
+    )
+    _file_delete(upload.stored_name)
+    if rejected:
+        details = {"file_name": upload.file_name, "reason": reason}
+        _audit(
+            AuditAction.CSV_REJECTED,
+            upload,
+            upload.created_by,
+            None,
+            details,
+            job_id=job.pk,
+            result="rejected",
+        )
+    return True
+
+
 def upload_cancel(*, upload, user, request=None, reason="cancelled"):
     """Cancel a previewed upload and delete its file; return True if this call did.
 
@@ -408,8 +511,10 @@ def upload_cancel(*, upload, user, request=None, reason="cancelled"):
 def uploads_cleanup(*, older_than=timedelta(hours=24)):
     """Cancel previewed uploads older than ``older_than`` and delete their files.
 
-    Also deletes files in UPLOAD_DIR that no previewed upload refers to and that
-    are as old (left by a crash between storing a file and recording it).
+    Also deletes files in UPLOAD_DIR that no previewed upload, nor a confirmed
+    one whose job is still preparing, refers to and that are as old (left by a
+    crash between storing a file and recording it, or by a cancelled
+    preparation whose task never ran).
     Returns the number of files deleted. Safe to run at any time, any number of
     times, alongside uploads, confirms and cancels.
     """
@@ -419,10 +524,15 @@ def uploads_cleanup(*, older_than=timedelta(hours=24)):
         upload_cancel(upload=upload, user=None, reason="expired")
         for upload in list(stale)
     )
+    preparing = Q(
+        status=UploadStatus.CONFIRMED,
+        job__status=JobStatus.QUEUED,
+        job__options__preparing=True,
+    )
     kept = set(
-        Upload.objects.filter(status=UploadStatus.PREVIEWED).values_list(
-            "stored_name", flat=True
-        )
+        Upload.objects.filter(Q(status=UploadStatus.PREVIEWED) | preparing)
+        .exclude(stored_name="")
+        .values_list("stored_name", flat=True)
     )
     for path in _upload_dir().iterdir():
         if path.name not in kept and path.stat().st_mtime < cutoff.timestamp():

@@ -4,7 +4,7 @@
   missing, unless REQUIRE_BROWSER=1, which makes a missing browser an error).
 - ``page``: a fresh context and page per test.
 - ``live_app``: the live server wired to the sandbox and a real qcluster
-  worker; returns its URL.
+  worker (sharing ``settings.UPLOAD_DIR``); returns its URL.
 - ``login(page, user, password)``: signs in through the login form.
 - ``screenshot(page, name)``: saves test-artifacts/screenshots/NAME.png.
 """
@@ -56,9 +56,14 @@ def page(browser):
 
 
 @pytest.fixture
-def live_app(live_server, im_settings, qcluster):
-    """The live server, the sandbox and one real worker, ready for a browser."""
-    qcluster(workers=2)
+def live_app(live_server, im_settings, qcluster, settings, tmp_path):
+    """The live server, the sandbox and one real worker, ready for a browser.
+
+    The server and the worker share an upload folder: the worker reads a
+    confirmed upload's file into its job.
+    """
+    settings.UPLOAD_DIR = tmp_path / "uploads"
+    qcluster(workers=2, UPLOAD_DIR=str(settings.UPLOAD_DIR))
     return live_server.url
 
 

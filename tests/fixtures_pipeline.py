@@ -1,7 +1,8 @@
 """Fixtures for the pipeline: settings aimed at a sandbox, running jobs, real workers.
 
 - ``im_settings``: Django settings pointed at the function's ``sandbox``.
-- ``run_job(job, rounds=…)``: works a job in this process until it ends.
+- ``run_job(job, rounds=…)``: works a job in this process until it ends; an
+  upload's job still preparing is first prepared, as the worker's task would.
 - ``qcluster``: a factory starting real ``manage.py qcluster`` processes that
   share the test database and the sandbox; stopped (or killed) after the test.
 """
@@ -16,7 +17,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from accounts import runner
+from accounts import runner, tasks
 from accounts.models import ACTIVE_JOB_STATUSES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,6 +37,14 @@ def im_settings(settings, sandbox):
 def run_job():
     def run(job, *, timeout=120, seconds=5):
         deadline = time.monotonic() + timeout
+        job.refresh_from_db()
+        while (
+            job.options.get("preparing")
+            and "upload" in job.options
+            and time.monotonic() < deadline
+        ):
+            tasks.job_prepare(job.pk)
+            job.refresh_from_db()
         while time.monotonic() < deadline:
             if not runner.job_run(job.pk, seconds=seconds):
                 job.refresh_from_db()

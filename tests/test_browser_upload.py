@@ -31,8 +31,7 @@ def accounts_csv():
 
 
 @pytest.fixture
-def signed_in(page, live_app, settings, tmp_path):
-    settings.UPLOAD_DIR = tmp_path / "uploads"
+def signed_in(page, live_app):
     get_user_model().objects.create_superuser("boss", "", PASSWORD)
     login(page, live_app, "boss", PASSWORD)
     return live_app
@@ -84,6 +83,8 @@ def test_it_uploads_previews_confirms_and_follows_the_job(page, signed_in, sandb
     page.wait_for_url("**/jobs/*/")
     job = ImportJob.objects.get()
     assert page.url.endswith(f"/jobs/{job.pk}/")
+    # The confirm returned at once; a worker reads the file into the job.
+    assert "is reading its 251 valid rows" in page.locator(".messages").inner_text()
     status = page.locator("#job-status")
     assert status.get_attribute("data-status") in ("queued", "running")
     navigations = []

@@ -1,12 +1,16 @@
 """The pipeline with real django-q2 cluster processes, the sandbox and the test DB."""
 
 import time
+from datetime import timedelta
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
-from accounts import services
+from accounts import services, uploads
 from accounts.models import (
     AccountState,
+    ImportJob,
     ItemState,
     JobItem,
     JobSource,
@@ -89,3 +93,67 @@ def test_a_worker_killed_mid_job_leaves_nothing_stuck(qcluster, sandbox, im_sett
     )
     assert TrackedAccount.objects.filter(state=AccountState.IMPORTED).count() == 4000
     assert sandbox.stats()["accounts"] == 4000
+
+
+@pytest.fixture
+def shared_uploads(settings, tmp_path):
+    """An upload folder the test and the cluster's processes share."""
+    settings.UPLOAD_DIR = tmp_path / "uploads"
+    return {"UPLOAD_DIR": str(settings.UPLOAD_DIR)}
+
+
+def confirmed_upload(count, prefix):
+    text = "UserID,Nick\n" + "".join(f"{prefix}{i:07d},N{i}\n" for i in range(count))
+    upload = uploads.upload_receive(
+        file=SimpleUploadedFile(f"{prefix}.csv", text.encode()),
+        encoding="auto",
+        user=None,
+    )
+    return upload, uploads.upload_confirm(upload=upload, user=None)
+
+
+def test_a_confirmed_upload_is_prepared_and_imported_by_a_real_cluster(
+    qcluster, sandbox, shared_uploads
+):
+    cluster = qcluster(workers=2, **shared_uploads)
+    upload, job = confirmed_upload(2500, "up")
+    assert (job.status, job.total, job.options["preparing"]) == ("queued", 0, True)
+    job = job_wait(job, timeout=90)
+    assert job.status == JobStatus.DONE, cluster.log_text()[-3000:]
+    assert (job.total, job.succeeded) == (2500, 2500)
+    upload.refresh_from_db()
+    assert (upload.stored_name, upload.summary["sent"]["new"]) == ("", 2500)
+    assert sandbox.stats()["accounts"] == 2500
+
+
+def test_a_worker_killed_mid_preparation_resumes_to_exact_totals(
+    qcluster, sandbox, im_settings, shared_uploads
+):
+    count = 60_000  # ~2 s of preparation on SQLite, ~10 s on PostgreSQL here
+    first = qcluster(workers=2, **shared_uploads)
+    upload, job = confirmed_upload(count, "kp")
+
+    def half_prepared():
+        job.refresh_from_db()
+        return job.options.get("preparing") and job.options["prepared_rows"] >= 6000
+
+    wait_until(half_prepared, 60, "the preparation to be under way")
+    first.kill()
+    job.refresh_from_db()
+    assert job.options.get("preparing"), "the preparation ended before the kill"
+    assert 0 < job.total < count
+    assert job.total == JobItem.objects.filter(job=job).count()
+    second = qcluster(workers=2, **shared_uploads)
+    # What the schedule does once the heartbeat is stale, done now.
+    stale = timezone.now() - timedelta(seconds=3 * im_settings.IM_CLAIM_LEASE_SECONDS)
+    ImportJob.objects.filter(pk=job.pk).update(heartbeat_at=stale)
+    resumed, _ = services.maintenance(reconcile=False)
+    assert job.pk in resumed
+    job = job_wait(job, timeout=240)
+    assert job.status == JobStatus.DONE, second.log_text()[-3000:]
+    assert job.total == count == job.succeeded
+    assert JobItem.objects.filter(job=job).count() == count
+    assert TrackedAccount.objects.filter(state=AccountState.IMPORTED).count() == count
+    assert sandbox.stats()["accounts"] == count
+    upload.refresh_from_db()
+    assert upload.summary["sent"]["new"] == count

@@ -3,16 +3,30 @@
 import csv
 import io
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import transaction
 
-from accounts.models import AccountState, ImportJob, JobKind, TrackedAccount
+from accounts import preparation, services
+from accounts.models import (
+    AccountState,
+    ImportJob,
+    ItemState,
+    JobItem,
+    JobKind,
+    JobStatus,
+    TrackedAccount,
+)
 from accounts.selectors import job_wait
+from tests.fixtures_pipeline import database_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,6 +89,80 @@ def test_import_accounts_rolls_back_when_the_file_breaks_half_way(tmp_path):
         run("import_accounts", str(path), "--encoding", "utf-8")
     assert not TrackedAccount.objects.exists()
     assert not ImportJob.objects.exists()
+
+
+def test_import_accounts_writes_in_chunks_and_stops_its_job_when_interrupted(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setattr(preparation, "PREPARE_CHUNK", 1000)
+    path = write_csv(
+        tmp_path / "a.csv", "UserID\n" + "".join(f"k{i}\n" for i in range(3500))
+    )
+    real_items_add, calls = preparation.items_add, []
+
+    def interrupted_in_third_chunk(job, ids):
+        calls.append(job.pk)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real_items_add(job, ids)
+
+    monkeypatch.setattr(preparation, "items_add", interrupted_in_third_chunk)
+    with pytest.raises(KeyboardInterrupt):
+        run("import_accounts", path)
+    job = ImportJob.objects.get()
+    assert job.status == JobStatus.STOPPED
+    assert "import_accounts stopped before it had read all of" in job.error_message
+    assert "it was interrupted" in job.error_message
+    assert "preparing" not in job.options
+    # The two chunks committed before Ctrl-C are settled, nothing left queued.
+    assert (job.total, job.failed) == (2000, 2000)
+    assert not JobItem.objects.filter(job=job, state=ItemState.QUEUED).exists()
+    assert TrackedAccount.objects.filter(state=AccountState.FAILED).count() == 2000
+
+
+def test_import_accounts_killed_by_sigterm_leaves_no_job_preparing(tmp_path):
+    path = tmp_path / "big.csv"
+    with open(path, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["UserID", "Nick"])
+        writer.writerows([f"t{i:07d}", f"Nick {i}"] for i in range(300_000))
+    env = dict(os.environ, DATABASE_URL=database_url())
+    command = subprocess.Popen(
+        [sys.executable, "manage.py", "import_accounts", str(path)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            job = ImportJob.objects.first()
+            if job and job.total:
+                break
+            time.sleep(0.05)
+        else:
+            raise AssertionError("the command queued nothing in 60 s")
+        command.send_signal(signal.SIGTERM)
+        _, err = command.communicate(timeout=30)
+    finally:
+        command.kill()
+    assert command.returncode != 0
+    job.refresh_from_db()
+    assert job.status == JobStatus.STOPPED, err[-2000:]
+    assert "it was interrupted" in job.error_message
+    assert 0 < job.total == job.failed < 300_000
+    assert not JobItem.objects.filter(state=ItemState.QUEUED).exists()
+
+
+def test_import_accounts_says_when_nothing_needs_importing(tmp_path):
+    TrackedAccount.objects.create(user_id="same", state=AccountState.IMPORTED)
+    path = write_csv(tmp_path / "a.csv", "UserID\nsame\n")
+    out, _ = run("import_accounts", path)
+    assert "Nothing to import" in out
+    job = ImportJob.objects.get()
+    assert (job.status, job.total) == (JobStatus.DONE, 0)
 
 
 def test_import_accounts_reads_gb18030(tmp_path):
@@ -165,3 +253,25 @@ def test_job_wait_gives_up_after_its_timeout():
     job = ImportJob.objects.create(kind=JobKind.IMPORT, source="command")
     with pytest.raises(TimeoutError):
         job_wait(job, timeout=0.2, poll=0.05)
+
+
+def test_import_accounts_says_so_when_its_job_is_cancelled_while_reading(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setattr(preparation, "PREPARE_CHUNK", 100)
+    path = write_csv(
+        tmp_path / "a.csv", "UserID\n" + "".join(f"c{i}\n" for i in range(300))
+    )
+    real_items_add = preparation.items_add
+
+    def cancelled_after_first_chunk(job, ids):
+        added = real_items_add(job, ids)
+        if not job.total:
+            transaction.on_commit(lambda: services.job_cancel(job=job))
+        return added
+
+    monkeypatch.setattr(preparation, "items_add", cancelled_after_first_chunk)
+    with pytest.raises(CommandError, match=r"Job #\d+ was cancelled while"):
+        run("import_accounts", path)
+    job = ImportJob.objects.get()
+    assert (job.status, job.total, job.cancelled) == ("cancelled", 100, 100)

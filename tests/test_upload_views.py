@@ -1,6 +1,7 @@
 """The upload pages: access, form, preview, confirm, cancel, the invalid rows."""
 
 import re
+import time
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -10,10 +11,12 @@ from django.db import OperationalError
 from django.http.multipartparser import MultiPartParser
 from django.test import Client
 
+from accounts import tasks
 from accounts.models import (
     AuditAction,
     AuditEvent,
     ImportJob,
+    JobItem,
     TrackedAccount,
     Upload,
     UploadStatus,
@@ -224,17 +227,59 @@ def test_it_confirms_into_one_job_however_often_posted(owner, client, upload_dir
     owner.user_permissions.add(Permission.objects.get(codename="view_importjob"))
     upload = uploaded(client)
     first = client.post(f"/uploads/{upload.token}/confirm/")
-    second = client.post(f"/uploads/{upload.token}/confirm/")
+    second = client.post(f"/uploads/{upload.token}/confirm/", follow=True)
     job = ImportJob.objects.get()
-    assert first.status_code == second.status_code == 302
-    assert first["Location"] == second["Location"] == f"/jobs/{job.pk}/"
-    assert job.total == 2
-    assert list(upload_dir.iterdir()) == []
+    assert first.status_code == 302
+    assert first["Location"] == f"/jobs/{job.pk}/"
+    assert second.redirect_chain == [(f"/jobs/{job.pk}/", 302)]
+    assert "is reading its 2 valid rows" in second.content.decode()
+    assert (job.status, job.total, job.options["preparing"]) == ("queued", 0, True)
     html = client.get(f"/uploads/{upload.token}/").content.decode()
     assert f'href="/jobs/{job.pk}/"' in html
+    assert 'id="upload-preparing"' in html and "0 of 2 valid rows read" in html
     assert 'id="upload-confirm"' not in html
+
+    tasks.job_prepare(job.pk)  # what the worker does next
+    job.refresh_from_db()
+    assert job.total == 2 and "preparing" not in job.options
+    assert list(upload_dir.iterdir()) == []
+    html = client.get(f"/uploads/{upload.token}/").content.decode()
+    assert 'id="upload-preparing"' not in html and "imports 2 accounts" in html
     assert client.get(f"/uploads/{upload.token}/confirm/").status_code == 405
     assert AuditEvent.objects.filter(action=AuditAction.CSV_CONFIRMED).count() == 1
+
+
+def test_a_large_confirm_returns_at_once_and_the_task_fills_the_job(client, upload_dir):
+    rows = "".join(
+        f"user{i:06d},Nick {i},https://img.example/{i}.png\n" for i in range(50_000)
+    )
+    upload = uploaded(client, content=f"UserID,Nick,FaceUrl\n{rows}".encode())
+    assert upload.summary["valid"] == 50_000
+    started = time.perf_counter()
+    response = client.post(f"/uploads/{upload.token}/confirm/")
+    took = time.perf_counter() - started
+    assert response.status_code == 302
+    assert took < 1.0, f"confirm took {took:.2f}s"
+    job = ImportJob.objects.get()
+    assert (job.total, JobItem.objects.count(), TrackedAccount.objects.count()) == (
+        0,
+        0,
+        0,
+    )
+    tasks.job_prepare(job.pk)
+    job.refresh_from_db()
+    assert job.total == 50_000 == JobItem.objects.filter(job=job).count()
+    assert "preparing" not in job.options
+
+
+def test_a_job_that_found_nothing_to_send_says_so_on_the_preview(client):
+    TrackedAccount.objects.create(user_id="alice", nick="Alice", state="imported")
+    TrackedAccount.objects.create(user_id="bob", nick="张三", state="imported")
+    upload = uploaded(client)
+    client.post(f"/uploads/{upload.token}/confirm/")
+    tasks.job_prepare(ImportJob.objects.get().pk)
+    html = client.get(f"/uploads/{upload.token}/").content.decode()
+    assert "found nothing that needed sending" in html
 
 
 def test_a_busy_database_at_confirm_is_a_message_not_an_error(client, monkeypatch):

@@ -14,12 +14,13 @@ from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from accounts import uploads
+from accounts import batches, preparation, runner, services, tasks, uploads
 from accounts.models import (
     AccountState,
     AuditAction,
     AuditEvent,
     ImportJob,
+    JobItem,
     JobStatus,
     TrackedAccount,
     Upload,
@@ -271,7 +272,27 @@ def test_cleanup_cancels_stale_previews_and_deletes_orphan_files(admin, upload_d
     assert (event.actor, event.details["reason"]) == (None, "expired")
 
 
-# -- confirming: a real import, through the sandbox --------------------------------
+@pytest.mark.django_db(transaction=True)
+def test_cleanup_keeps_the_file_of_an_upload_still_preparing(admin, upload_dir):
+    upload = receive(admin)
+    job = uploads.upload_confirm(upload=upload, user=admin)
+    day_ago = (timezone.now() - timedelta(hours=25)).timestamp()
+    os.utime(upload_dir / upload.stored_name, (day_ago, day_ago))
+    assert uploads.uploads_cleanup() == 0
+    assert stored_files(upload_dir) == [upload.stored_name]
+    services.job_cancel(job=job)  # its task never ran: the file is an orphan now
+    assert uploads.uploads_cleanup() == 1
+    assert stored_files(upload_dir) == []
+
+
+# -- confirming: a job at once, filled by a task, imported through the sandbox ------
+
+
+def prepare(job):
+    """What the worker's task does with a confirmed upload's job, run here."""
+    tasks.job_prepare(job.pk)
+    job.refresh_from_db()
+    return job
 
 
 @pytest.mark.django_db(transaction=True)
@@ -283,24 +304,30 @@ def test_it_confirms_once_when_confirmed_twice(
     again = uploads.upload_confirm(upload=Upload.objects.get(pk=upload.pk), user=admin)
     assert again == job
     assert ImportJob.objects.count() == 1
+    # Returned at once: queued, preparing, nothing read yet.
     assert (job.label, job.options, job.created_by) == (
         "accounts.csv",
-        {"upload": upload.pk},
+        {"upload": upload.pk, "preparing": True, "prepared_rows": 0},
         admin,
     )
-    assert job.total == 4  # new1, new2, renamed, pending
+    assert (job.status, job.total) == (JobStatus.QUEUED, 0)
     upload.refresh_from_db()
-    assert (upload.status, upload.job, upload.stored_name) == ("confirmed", job, "")
-    assert upload.summary["sent"] == {
-        "new": 2,
-        "updated": 1,
-        "unchanged": 1,
-        "busy": 1,
-        "resend": 1,
-    }
-    assert stored_files(upload_dir) == []
+    assert (upload.status, upload.job) == ("confirmed", job)
+    assert stored_files(upload_dir) == [upload.stored_name]  # the task reads it
     assert actions() == [AuditAction.CSV_UPLOADED, AuditAction.CSV_CONFIRMED]
-    assert AuditEvent.objects.get(action=AuditAction.CSV_CONFIRMED).job_id == job.pk
+    confirmed = AuditEvent.objects.get(action=AuditAction.CSV_CONFIRMED)
+    assert (confirmed.job_id, confirmed.details["to_send"]) == (job.pk, 4)
+    assert not AuditEvent.objects.filter(action=AuditAction.JOB_STARTED).exists()
+
+    job = prepare(job)
+    assert job.total == 4  # new1, new2, renamed, pending
+    assert "preparing" not in job.options and job.status == JobStatus.QUEUED
+    upload.refresh_from_db()
+    sent = {"new": 2, "updated": 1, "unchanged": 1, "busy": 1, "resend": 1}
+    assert (upload.stored_name, upload.summary["sent"]) == ("", sent)
+    assert stored_files(upload_dir) == []
+    started = AuditEvent.objects.get(action=AuditAction.JOB_STARTED)
+    assert (started.job_id, started.details["total"]) == (job.pk, 4)
 
     job = run_job(job)
     assert job.status == JobStatus.DONE
@@ -334,30 +361,41 @@ def test_two_confirms_at_once_start_one_job(admin, upload_dir):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_it_returns_no_job_when_nothing_needs_sending(admin, upload_dir):
+def test_a_job_with_nothing_to_send_ends_done_once_prepared(admin, upload_dir):
     TrackedAccount.objects.create(user_id="same", nick="Same", state="imported")
     upload = receive(admin, "UserID,Nick\nsame,Same\n")
-    assert uploads.upload_confirm(upload=upload, user=admin) is None
-    assert uploads.upload_confirm(upload=upload, user=admin) is None
+    job = uploads.upload_confirm(upload=upload, user=admin)
+    assert uploads.upload_confirm(upload=upload, user=admin) == job
+    job = prepare(job)
+    assert (job.status, job.total) == (JobStatus.DONE, 0)
+    assert job.finished_at and not JobItem.objects.exists()
     upload.refresh_from_db()
-    assert (upload.status, upload.job) == (UploadStatus.CONFIRMED, None)
-    assert ImportJob.objects.count() == 0
+    assert (upload.status, upload.job) == (UploadStatus.CONFIRMED, job)
+    assert upload.summary["sent"]["unchanged"] == 1
     assert stored_files(upload_dir) == []
+    ended = AuditEvent.objects.get(action=AuditAction.JOB_ENDED)
+    assert (ended.job_id, ended.result) == (job.pk, JobStatus.DONE)
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_file_unreadable_at_confirm_time_imports_nothing(admin, upload_dir):
+def test_a_file_changed_after_its_preview_stops_the_job_with_nothing_written(
+    admin, upload_dir
+):
     rows = "".join(f"user{i:05d},Nick\n" for i in range(1200))
     upload = receive(admin, "UserID,Nick\n" + rows)
-    # The tail goes bad after 1,200 good rows (two chunks already upserted).
+    # The tail goes bad after 1,200 good rows: the SHA-256 no longer matches
+    # the preview's, so no row is written (not even the good ones before it).
     with open(upload_dir / upload.stored_name, "ab") as stored:
         stored.write(b"bad,caf\xe9\n")
-    with pytest.raises(uploads.UploadError, match="Line 1202 is not valid UTF-8"):
-        uploads.upload_confirm(upload=upload, user=admin)
+    job = prepare(uploads.upload_confirm(upload=upload, user=admin))
+    assert job.status == JobStatus.STOPPED
+    assert "changed after its preview" in job.error_message
+    assert "preparing" not in job.options
     assert TrackedAccount.objects.count() == 0
-    assert ImportJob.objects.count() == 0
+    assert JobItem.objects.count() == 0
     upload.refresh_from_db()
-    assert (upload.status, upload.job) == (UploadStatus.REJECTED, None)
+    assert (upload.status, upload.job) == (UploadStatus.REJECTED, job)
+    assert "changed after its preview" in upload.summary["error"]
     assert stored_files(upload_dir) == []
     assert actions()[-1] == AuditAction.CSV_REJECTED
     with pytest.raises(uploads.UploadError, match="rejected"):
@@ -372,3 +410,53 @@ def test_a_file_gone_at_confirm_time_is_rejected(admin, upload_dir):
         uploads.upload_confirm(upload=upload, user=admin)
     assert upload.status == UploadStatus.REJECTED
     assert ImportJob.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_file_gone_before_its_preparation_stops_the_job_with_a_message(
+    admin, upload_dir
+):
+    upload = receive(admin)
+    job = uploads.upload_confirm(upload=upload, user=admin)
+    (upload_dir / upload.stored_name).unlink()
+    job = prepare(job)
+    assert job.status == JobStatus.STOPPED
+    assert job.error_code is None
+    assert job.error_message == (
+        "Stopped while reading accounts.csv: the stored file is gone. "
+        "Nothing was sent to IM; upload the file again."
+    )
+    assert "preparing" not in job.options
+    upload.refresh_from_db()
+    assert (upload.status, upload.stored_name) == (UploadStatus.REJECTED, "")
+    assert upload.summary["error"] == "the stored file is gone."
+    rejected = AuditEvent.objects.get(action=AuditAction.CSV_REJECTED)
+    assert (rejected.actor, rejected.job_id) == (admin, job.pk)
+    ended = AuditEvent.objects.get(action=AuditAction.JOB_ENDED)
+    assert ended.result == JobStatus.STOPPED
+    # Nothing stuck: maintenance finds nothing to resume, runners nothing to do.
+    assert services.maintenance(reconcile=False) == ([], None)
+    assert not runner.job_run(job.pk)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_file_unreadable_half_way_stops_the_job_and_settles_its_items(
+    admin, upload_dir, settings, monkeypatch
+):
+    monkeypatch.setattr(preparation, "PREPARE_CHUNK", 100)
+    upload = receive(admin, "UserID\n" + "".join(f"u{i:04d}\n" for i in range(450)))
+    job = uploads.upload_confirm(upload=upload, user=admin)
+    settings.UPLOAD_MAX_ROWS = 250  # lowered since the preview: row 251 fails
+    job = prepare(job)
+    assert job.status == JobStatus.STOPPED
+    assert "more than 250 rows" in job.error_message
+    # The two chunks written before are settled, not left queued.
+    assert (job.total, job.failed) == (200, 200)
+    assert not batches.open_items(job).exists()
+    failed = TrackedAccount.objects.filter(state=AccountState.FAILED)
+    assert failed.count() == 200
+    assert "more than 250 rows" in failed.first().last_error
+    assert "more than 250 rows" in JobItem.objects.first().error_message
+    upload.refresh_from_db()
+    assert upload.status == UploadStatus.REJECTED
+    assert stored_files(upload_dir) == []

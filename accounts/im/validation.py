@@ -13,6 +13,12 @@ USERID_MAX_BYTES = 32
 PROFILE_MAX_BYTES = 500
 USERID_PATTERN = re.compile(r"[!-~]+")  # printable ASCII, no space
 _WHITESPACE = re.compile(r"\s")
+# An address urlsplit is sure to read as http(s) with a host, and that holds no
+# whitespace: most avatar URLs. It passes without urlsplit, which was a third of
+# the time of reading a large CSV; anything else takes the full check below.
+_PLAIN_HTTP_URL = re.compile(
+    r"https?://[A-Za-z0-9][A-Za-z0-9.-]*(?::[0-9]*)?(?:[/?#]\S*)?"
+)
 USERID_RULE = "letters, digits and printable ASCII symbols, no spaces"
 
 
@@ -63,7 +69,7 @@ def clean_nick(value):
 def clean_face_url(value):
     """Return the avatar URL (trimmed, may be empty) or raise FieldError."""
     value = _clean_profile("FaceUrl", value)
-    if value:
+    if value and not _PLAIN_HTTP_URL.fullmatch(value):
         try:
             parts = urlsplit(value)
             host = parts.hostname

@@ -1,0 +1,328 @@
+"""Filling an import job from rows: accounts upserted and items added, chunk by chunk.
+
+Each chunk of ``PREPARE_CHUNK`` rows is one short transaction, which also
+records how far the job got (``options["prepared_rows"]``) and what it found so
+far (``options["summary"]``). So:
+
+- other writers (workers, sign-ins) wait at most one chunk for SQLite's lock;
+- a preparation that died is resumed after its last chunk: the rows before it
+  are read again (the duplicate check needs them) but not written again;
+- two preparations of one job never both write a chunk: a chunk is written only
+  if the recorded progress is where its reader expects it, checked with the job
+  row locked.
+
+Besides, items are inserted with ON CONFLICT DO NOTHING and an account already
+queued in this same job is not "busy", so a chunk written twice would still add
+nothing twice. Runners are started by the caller once every row is in.
+"""
+
+import time
+from dataclasses import asdict, dataclass, fields
+
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from .bulk_sql import columns, id_list, insert_rows, select_in, table, update_by_ids
+from .models import (
+    AccountState,
+    ImportJob,
+    ItemState,
+    JobItem,
+    JobStatus,
+    TrackedAccount,
+)
+
+CHUNK = 500  # rows per statement: under SQLite's parameter cap, cheap in memory
+# Rows per transaction: ~50 ms (at most ~0.1 s) of SQLite write lock, measured.
+PREPARE_CHUNK = 2000
+ITEMS_PER_STATEMENT = 5000  # account ids inlined in one INSERT … SELECT
+BUSY_STATES = (AccountState.QUEUED, AccountState.IMPORTING)
+
+
+class PreparationEnded(Exception):
+    """The job is no longer this preparation's to fill.
+
+    It was cancelled or stopped, it is prepared already, or another preparation
+    of it wrote the chunk this one was about to write.
+    """
+
+
+@dataclass
+class RowsSummary:
+    """What an upsert of rows found: new accounts, changed profiles, and skips."""
+
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0  # already imported, same profile: not sent again
+    busy: int = 0  # queued or importing in another job: left to that job
+    resend: int = 0  # known, not imported yet (pending, failed, invalid)
+
+    @property
+    def queued(self):
+        return self.new + self.updated + self.resend
+
+    def __add__(self, other):
+        names = [f.name for f in fields(self)]
+        return RowsSummary(
+            **{name: getattr(self, name) + getattr(other, name) for name in names}
+        )
+
+
+# -- one job, chunk by chunk ----------------------------------------------------
+
+
+def job_fill(job, rows, *, deadline=None, chunk_rows=None):
+    """Add ``rows`` to the preparing ``job``, resuming after the rows it has.
+
+    ``rows`` yields validated account dicts (see ``accounts_upsert``) and must be
+    the same sequence on every call for one job (the same file, read again).
+    Returns True once every row is in, False when ``deadline`` (a
+    ``time.monotonic()`` value) passed first: call again to go on. Raises
+    PreparationEnded (see there). Safe to repeat and to run after a crash.
+    """
+    chunk_rows = chunk_rows or PREPARE_CHUNK
+    done = job.options.get("prepared_rows", 0)
+    summary = RowsSummary(**job.options.get("summary", {}))
+    position, chunk = 0, []
+    for row in rows:
+        position += 1
+        if position <= done:
+            continue  # written by an earlier run
+        chunk.append(row)
+        if len(chunk) == chunk_rows:
+            done, summary = _chunk_write(job, chunk, done, summary)
+            chunk = []
+            if deadline is not None and time.monotonic() > deadline:
+                return False
+    if chunk:
+        _chunk_write(job, chunk, done, summary)
+    return True
+
+
+def _chunk_write(job, rows, done, summary):
+    """Upsert ``rows`` and queue them in ``job`` with its progress: one transaction."""
+    with transaction.atomic():
+        options = locked_options(job, prepared_rows=done)
+        found = RowsSummary()
+        created, known = accounts_upsert(rows=rows, job=job, summary=found)
+        added = items_add(job, created + known)
+        accounts_queue(job, known)
+        summary += found
+        done += len(rows)
+        options.update(prepared_rows=done, summary=asdict(summary))
+        ImportJob.objects.filter(pk=job.pk).update(
+            total=F("total") + added, heartbeat_at=timezone.now(), options=options
+        )
+    job.options = options
+    job.total += added
+    return done, summary
+
+
+def locked_options(job, *, prepared_rows=None):
+    """The options of ``job`` while it is preparing, its row locked until commit.
+
+    Raises PreparationEnded when it is no longer queued and preparing, or when
+    ``prepared_rows`` is given and the recorded progress differs from it.
+    Call inside a transaction (SQLite's IMMEDIATE ones hold the lock already).
+    """
+    current = (
+        ImportJob.objects.select_for_update()
+        .filter(pk=job.pk)
+        .values_list("status", "options")
+        .first()
+    )
+    if current is None:
+        raise PreparationEnded(f"job #{job.pk} is gone")
+    status, options = current
+    if status != JobStatus.QUEUED or not options.get("preparing"):
+        raise PreparationEnded(f"job #{job.pk} is {status}, not preparing")
+    if prepared_rows is not None and options.get("prepared_rows", 0) != prepared_rows:
+        raise PreparationEnded(f"job #{job.pk} is being prepared elsewhere")
+    return options
+
+
+# -- accounts from rows --------------------------------------------------------
+
+
+def accounts_upsert(*, rows, job, summary):
+    """Create or update tracked accounts from validated rows for the import ``job``.
+
+    ``rows`` is a list of dicts with ``user_id`` and optional ``nick`` and
+    ``face_url``, already validated and without duplicates. An empty nick or
+    avatar leaves the stored one as it is, as IM does when the field is left
+    out. Accounts queued or importing in another job are left to it; those in
+    ``job`` are not. Adds what it found to ``summary`` (a RowsSummary).
+
+    Returns (ids of the accounts created, already queued in ``job``; ids of
+    known accounts to send, for ``accounts_queue``). Neither gets items here.
+    """
+    created, known = [], []
+    for start in range(0, len(rows), CHUNK):
+        new, send = _upsert_part(rows[start : start + CHUNK], job, summary)
+        created += new
+        known += send
+    return created, known
+
+
+KNOWN_FIELDS = ("id", "nick", "face_url", "state", "job")
+
+
+def accounts_known(user_ids, fields=KNOWN_FIELDS):
+    """Rows of ``fields`` of the tracked accounts with these UserIDs, by UserID.
+
+    The UserIDs are parameters, never inlined: they come from users.
+    """
+    sql = (
+        f"SELECT {columns(TrackedAccount, ('user_id', *fields))}"
+        f" FROM {table(TrackedAccount)} WHERE user_id {{in_values}}"
+    )
+    return {row[0]: row[1:] for row in select_in(sql, list(user_ids), size=CHUNK)}
+
+
+def _upsert_part(rows, job, summary):
+    known = accounts_known(r["user_id"] for r in rows)
+    reimport = job.options.get("reimport", False)
+    new, changed, send = [], [], []
+    for row in rows:
+        account = known.get(row["user_id"])
+        if account is None:
+            new.append(row)
+            continue
+        pk, nick, face_url, state, account_job = account
+        profile = new_profile(nick, face_url, row)
+        if state in BUSY_STATES and account_job != job.pk:
+            summary.busy += 1
+        elif profile:
+            changed.append((*profile, pk))
+        elif state != AccountState.IMPORTED or reimport:
+            send.append(pk)
+            summary.resend += 1
+        else:
+            summary.unchanged += 1
+    now = timezone.now()
+    created = _accounts_create(new, job, now)
+    if changed:
+        stamp = connection.ops.adapt_datetimefield_value(now)
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"UPDATE {table(TrackedAccount)} SET nick = %s, face_url = %s,"
+                " updated_at = %s WHERE id = %s",
+                [(nick, face, stamp, pk) for nick, face, pk in changed],
+            )
+    summary.new += len(created)
+    summary.updated += len(changed)
+    return created, [*(pk for *_, pk in changed), *send]
+
+
+ACCOUNT_INSERT_FIELDS = [
+    "user_id",
+    "nick",
+    "face_url",
+    "source",
+    "state",
+    "job",
+    "attempts",
+    "remote_status",
+    "last_error",
+    "created_at",
+    "updated_at",
+]
+
+
+def _accounts_create(rows, job, now):
+    """Insert new accounts, queued in ``job``, in one executemany; return their ids.
+
+    Queued from the start: setting it afterwards cost as much as the insert.
+    """
+    if not rows:
+        return []
+    queued = AccountState.QUEUED
+    ids = insert_rows(
+        TrackedAccount,
+        ACCOUNT_INSERT_FIELDS,
+        [
+            (
+                r["user_id"],
+                r.get("nick") or "",
+                r.get("face_url") or "",
+                job.source,
+                queued,
+                job.pk,
+                0,
+                "",
+                "",
+                now,
+                now,
+            )
+            for r in rows
+        ],
+        return_ids=True,
+    )
+    if ids is None:
+        created = accounts_known((r["user_id"] for r in rows), fields=("id",))
+        ids = [values[0] for values in created.values()]
+    return ids
+
+
+def new_profile(nick, face_url, row):
+    """(nick, face_url) if the row changes the stored profile, else None.
+
+    An empty value in the row leaves the stored one, as IM does with a field
+    that is left out.
+    """
+    new_nick = row.get("nick") or nick
+    new_face = row.get("face_url") or face_url
+    if (new_nick, new_face) == (nick, face_url):
+        return None
+    return new_nick, new_face
+
+
+# -- items ----------------------------------------------------------------------
+
+ITEM_FIELDS = (
+    "job",
+    "account",
+    "state",
+    "attempts",
+    "next_attempt_at",
+    "claim_token",
+    "solo",
+    "needs_check",
+    "error_message",
+    "updated_at",
+)
+
+
+def items_add(job, account_ids):
+    """Add a queued item of ``job`` for each account: one each, never two.
+
+    Items already there are left as they are (INSERT … ON CONFLICT DO NOTHING,
+    which SQLite and PostgreSQL share). Returns how many items were added;
+    changes neither the accounts (see ``accounts_queue``) nor ``job.total``.
+    """
+    stamp = connection.ops.adapt_datetimefield_value(timezone.now())
+    solo = job.options.get("solo", False)
+    added = 0
+    for start in range(0, len(account_ids), ITEMS_PER_STATEMENT):
+        part = account_ids[start : start + ITEMS_PER_STATEMENT]
+        # SQLite needs the WHERE to tell the SELECT from the upsert clause.
+        sql = (
+            f"INSERT INTO {table(JobItem)} ({columns(JobItem, ITEM_FIELDS)})"
+            " SELECT %s, id, %s, 0, 0, '', %s, %s, '', %s"
+            f" FROM {table(TrackedAccount)} WHERE id IN ({id_list(part)})"
+            " ON CONFLICT DO NOTHING"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [job.pk, ItemState.QUEUED, solo, False, stamp])
+            added += cursor.rowcount
+    return added
+
+
+def accounts_queue(job, account_ids):
+    """Mark the accounts queued in the import ``job``."""
+    queued = {"job": job.pk, "state": AccountState.QUEUED, "updated_at": timezone.now()}
+    for start in range(0, len(account_ids), ITEMS_PER_STATEMENT):
+        update_by_ids(
+            TrackedAccount, account_ids[start : start + ITEMS_PER_STATEMENT], queued
+        )
