@@ -335,3 +335,24 @@ def test_it_shows_a_job_cancelled_through_the_service(importer):
     services.job_cancel(job=job)
     body = importer.get(f"/jobs/{job.pk}/").content.decode()
     assert '<span class="n" id="count-cancelled">2</span>' in body
+
+
+def test_it_says_a_job_is_still_reading_its_file(importer):
+    job = ImportJob.objects.create(
+        source=JobSource.CSV,
+        label="team.csv",
+        total=4000,
+        options={"preparing": True, "prepared_rows": 4000},
+    )
+    text = importer.get(f"/jobs/{job.pk}/").content.decode()
+    assert "Reading team.csv: 4000 valid rows read" in text
+
+
+def test_it_shows_why_a_job_stopped_without_an_im_code(importer):
+    job = ImportJob.objects.create(
+        source=JobSource.CSV,
+        status=JobStatus.STOPPED,
+        error_message="The uploaded file <x> changed since its preview.",
+    )
+    text = importer.get(f"/jobs/{job.pk}/").content.decode()
+    assert "Stopped: The uploaded file &lt;x&gt; changed since its preview." in text
