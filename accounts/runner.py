@@ -226,15 +226,9 @@ def _fail_by_code(batch, items):
 
 def process_check(client, batch):
     """Ask IM for the AccountStatus of a claimed batch and record it."""
-    ratelimit.acquire("account_check")
-    try:
-        result = client.account_check([_uid(i) for i in batch.items])
-    except errors.ImError as exc:
-        _record(batch, exc.call, batch.items)
-        _on_error(client, batch, batch.items, exc)
+    answers = _call_items(client, batch, "account_check")
+    if answers is None:
         return
-    _record(batch, result.call, batch.items)
-    answers = result.by_user_id()
     statuses = {
         uid: RemoteStatus(a.account_status)
         for uid, a in answers.items()
@@ -248,15 +242,9 @@ def process_check(client, batch):
 
 def process_delete(client, batch):
     """Delete a claimed batch from IM; an account IM does not have counts as deleted."""
-    ratelimit.acquire("account_delete")
-    try:
-        result = client.account_delete([_uid(i) for i in batch.items])
-    except errors.ImError as exc:
-        _record(batch, exc.call, batch.items)
-        _on_error(client, batch, batch.items, exc)
+    answers = _call_items(client, batch, "account_delete")
+    if answers is None:
         return
-    _record(batch, result.call, batch.items)
-    answers = result.by_user_id()
     gone = {
         uid
         for uid, a in answers.items()
@@ -264,6 +252,22 @@ def process_delete(client, batch):
     }
     batches.succeed_deletes(batch, [i for i in batch.items if _uid(i) in gone])
     _fail_unanswered(batch, [i for i in batch.items if _uid(i) not in gone], answers)
+
+
+def _call_items(client, batch, api):
+    """Send the batch to an API answering per item; its answers by UserID, or None.
+
+    A whole-call error is recorded and handled here (None is returned then).
+    """
+    ratelimit.acquire(api)
+    try:
+        result = getattr(client, api)([_uid(i) for i in batch.items])
+    except errors.ImError as exc:
+        _record(batch, exc.call, batch.items)
+        _on_error(client, batch, batch.items, exc)
+        return None
+    _record(batch, result.call, batch.items)
+    return result.by_user_id()
 
 
 def _fail_unanswered(batch, items, answers):
