@@ -354,9 +354,13 @@ def _decided_job(upload):
 
 
 def _reject_at_confirm(upload, reason, user, request):
-    rejected = Upload.objects.filter(
-        pk=upload.pk, status=UploadStatus.PREVIEWED
-    ).update(
+    _reject(upload, UploadStatus.PREVIEWED, reason, user, request)
+    upload.refresh_from_db()
+
+
+def _reject(upload, from_status, reason, user, request, job_id=None):
+    """Mark ``upload`` rejected if still ``from_status``; delete its file; audit."""
+    rejected = Upload.objects.filter(pk=upload.pk, status=from_status).update(
         status=UploadStatus.REJECTED,
         decided_at=timezone.now(),
         stored_name="",
@@ -366,9 +370,14 @@ def _reject_at_confirm(upload, reason, user, request):
     if rejected:
         details = {"file_name": upload.file_name, "reason": reason}
         _audit(
-            AuditAction.CSV_REJECTED, upload, user, request, details, result="rejected"
+            AuditAction.CSV_REJECTED,
+            upload,
+            user,
+            request,
+            details,
+            job_id=job_id,
+            result="rejected",
         )
-    upload.refresh_from_db()
 
 
 # -- the preparation (a task) -------------------------------------------------------
@@ -467,26 +476,7 @@ def _prepare_failed(upload, job, reason):
     )
     if not services.job_prepare_stop(job=job, message=message):
         return False
-    rejected = Upload.objects.filter(
-        pk=upload.pk, status=UploadStatus.CONFIRMED
-    ).update(
-        status=UploadStatus.REJECTED,
-        decided_at=timezone.now(),
-        stored_name="",
-        summary={**upload.summary, "error": reason},
-    )
-    _file_delete(upload.stored_name)
-    if rejected:
-        details = {"file_name": upload.file_name, "reason": reason}
-        _audit(
-            AuditAction.CSV_REJECTED,
-            upload,
-            upload.created_by,
-            None,
-            details,
-            job_id=job.pk,
-            result="rejected",
-        )
+    _reject(upload, UploadStatus.CONFIRMED, reason, upload.created_by, None, job.pk)
     return True
 
 
