@@ -1,4 +1,4 @@
-"""Django admin: accounts with bulk actions that queue jobs; jobs and API calls read-only."""
+"""Django admin: account actions that queue jobs; jobs and API calls read-only."""
 
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME

@@ -109,7 +109,9 @@ def claim(job, *, size=MAX_ITEMS_PER_CALL, now=None):
                 # By primary key: filtering on job and state made SQLite walk
                 # every item of the job (measured: 2.6k instead of 6k accounts/s
                 # at 100k accounts).
-                id__in=ids, state=ItemState.RUNNING, claim_token=token
+                id__in=ids,
+                state=ItemState.RUNNING,
+                claim_token=token,
             )
             .order_by("id")
             .values_list(*_CLAIMED_FIELDS)

@@ -1,4 +1,4 @@
-"""Tracked accounts, import jobs, their items, API call records and the rate limiter's rows."""
+"""Tracked accounts, jobs, their items, API calls, uploads, audit, limiter rows."""
 
 from django.conf import settings
 from django.db import DatabaseError, models
@@ -264,7 +264,7 @@ class UploadStatus(models.TextChoices):
 
 
 class Upload(models.Model):
-    """A CSV an admin uploaded: kept outside any public URL until confirmed or cancelled."""
+    """A CSV an admin uploaded: kept outside any public URL until decided."""
 
     token = models.CharField(max_length=32, unique=True)  # in URLs: not guessable
     created_by = models.ForeignKey(
