@@ -8,6 +8,7 @@ from django.utils.html import format_html
 
 from . import services
 from .audit import audit_record
+from .audit_selectors import EVENT_FIELDS
 from .models import (
     ApiCall,
     AuditAction,
@@ -219,18 +220,7 @@ class JobItemAdmin(ReadOnlyAdmin):
 class AuditEventAdmin(ReadOnlyAdmin):
     """The audit history: browsable by auditors; nobody adds, changes or deletes."""
 
-    list_display = [
-        "id",
-        "at",
-        "actor_name",
-        "ip",
-        "action",
-        "object_type",
-        "object_id",
-        "user_id",
-        "job_id",
-        "result",
-    ]
+    list_display = [f for f in EVENT_FIELDS if f != "details"]
     list_filter = ["action", "result"]
     search_fields = ["=actor_name", "=user_id", "=object_id"]
     show_full_result_count = False
