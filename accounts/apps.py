@@ -7,10 +7,15 @@ class AccountsConfig(AppConfig):
     verbose_name = "IM accounts"
 
     def ready(self):
+        from django_q.signals import post_spawn
+
         from . import (  # noqa: F401
             checks,  # registers the system checks
             signals,  # audits sign-ins, lock-outs and role changes
         )
+        from .pipeline.worker import start_in_worker
         from .schedules import ensure_schedules
 
         post_migrate.connect(ensure_schedules, sender=self)
+        # Each django-q2 worker process runs a send engine beside its tasks.
+        post_spawn.connect(start_in_worker, dispatch_uid="imadmin-engine")

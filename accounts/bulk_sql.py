@@ -4,9 +4,11 @@ Django prepares each value of an ``id__in`` list one by one; at 100 ids a
 statement and several statements a batch, that was most of a worker's CPU time
 (measured: 0.8 ms per ORM update against 0.16 ms raw). The ids are our own
 integers, so they are inlined; every other value (UserIDs above all: they come
-from users) is a parameter.
+from users) is a parameter; on PostgreSQL many values go as one JSON document
+parameter, which psycopg sends far faster than a list.
 """
 
+import json
 from datetime import datetime
 
 from django.db import connection, models
@@ -65,20 +67,22 @@ def update_by_ids(model, ids, changes, *, where="", params=()):
         return cursor.rowcount
 
 
-def insert_rows(model, fields, rows, *, return_ids=False):
+def insert_rows(model, fields, rows, *, return_ids=False, skip_conflicts=False):
     """INSERT ``rows`` (value tuples) of ``fields`` (field names), many a statement.
 
     Django's bulk_create prepares every value of every field through the model
     (measured ~170 µs a row); imports of a million rows need plain SQL. A
     multi-row VALUES list is also twice as fast as executemany on SQLite; on
-    PostgreSQL one array a column (``unnest``) spares psycopg parsing thousands
-    of placeholders. Values must already be database-ready, except those of
+    PostgreSQL all rows go as one JSON parameter. Values must already be
+    database-ready, except those of
     DateTimeFields: each distinct datetime there is adapted once per call (a
     chunk usually shares one timestamp; adapting every value was 30% of an
     import's time).
 
     With ``return_ids``, returns the new rows' ids (in no particular order),
     or None on a database without INSERT … RETURNING (SQLite before 3.35).
+    With ``skip_conflicts``, a row that would break a unique constraint is
+    left out (ON CONFLICT DO NOTHING), and so are its ids.
     """
     meta = model._meta
     stamps = [
@@ -86,33 +90,53 @@ def insert_rows(model, fields, rows, *, return_ids=False):
         for index, name in enumerate(fields)
         if isinstance(meta.get_field(name), models.DateTimeField)
     ]
-    rows = _adapt_columns(rows, stamps) if stamps else list(rows)
     returning = return_ids and connection.features.can_return_rows_from_bulk_insert
-    tail = " RETURNING id" if returning else ""
+    tail = (" ON CONFLICT DO NOTHING" if skip_conflicts else "") + (
+        " RETURNING id" if returning else ""
+    )
     head = f"INSERT INTO {table(model)} ({columns(model, fields)})"
     if connection.vendor == "postgresql":
-        arrays = ", ".join(
-            f"%s::{meta.get_field(name).db_type(connection)}[]" for name in fields
+        # The rows as one JSON document: json.dumps is C and the server parses
+        # it fast, where psycopg dumps Python lists value by value (measured:
+        # a third of a 2,000-row chunk's time).
+        casts = ", ".join(
+            f"(r->>{n})::{meta.get_field(name).db_type(connection)}"
+            for n, name in enumerate(fields)
         )
-        statements = [(f"{head} SELECT * FROM unnest({arrays}){tail}", rows, True)]
-    else:
-        size = max(1, min(500, max_params() // len(fields)))
-        mark = f"({', '.join(['%s'] * len(fields))})"
-        statements = [
-            (f"{head} VALUES {', '.join([mark] * len(part))}{tail}", part, False)
-            for part in (rows[i : i + size] for i in range(0, len(rows), size))
-        ]
+        sql = f"{head} SELECT {casts} FROM json_array_elements(%s::json) r{tail}"
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [_json_rows(rows, stamps)])
+            return [row[0] for row in cursor.fetchall()] if returning else None
+    rows = _adapt_columns(rows, stamps) if stamps else list(rows)
+    size = max(1, min(500, max_params() // len(fields)))
+    mark = f"({', '.join(['%s'] * len(fields))})"
+    statements = [
+        (f"{head} VALUES {', '.join([mark] * len(part))}{tail}", part)
+        for part in (rows[i : i + size] for i in range(0, len(rows), size))
+    ]
     ids = []
     with connection.cursor() as cursor:
-        for sql, part, by_column in statements:
-            if by_column:
-                params = [list(values) for values in zip(*part, strict=True)]
-            else:
-                params = [value for row in part for value in row]
-            cursor.execute(sql, params)
+        for sql, part in statements:
+            cursor.execute(sql, [value for row in part for value in row])
             if returning:
                 ids += [row[0] for row in cursor.fetchall()]
     return ids if returning else None
+
+
+def _json_rows(rows, stamps):
+    """``rows`` as a JSON array of arrays, datetimes in ISO 8601."""
+    texts = {}
+
+    def text(value):
+        if value not in texts:
+            texts[value] = None if value is None else value.isoformat()
+        return texts[value]
+
+    if stamps:
+        rows = (
+            [text(v) if n in stamps else v for n, v in enumerate(row)] for row in rows
+        )
+    return json.dumps(list(rows), ensure_ascii=False)
 
 
 def _adapt_columns(rows, indexes):
@@ -149,8 +173,11 @@ def select_in(sql, values, *, size=500):
     (measured ~10 µs a value).
     """
     if connection.vendor == "postgresql":
+        # One JSON array: far cheaper for psycopg to send than a list (see
+        # insert_rows), and still a single parameter.
+        test = "= ANY(ARRAY(SELECT json_array_elements_text(%s::json)))"
         with connection.cursor() as cursor:
-            cursor.execute(sql.format(in_values="= ANY(%s)"), [list(values)])
+            cursor.execute(sql.format(in_values=test), [json.dumps(list(values))])
             return cursor.fetchall()
     found = []
     with connection.cursor() as cursor:

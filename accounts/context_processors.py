@@ -53,6 +53,15 @@ def banners(user):
         for message in im_check_errors():
             found.append({"text": f"IM is not configured correctly: {message}"})
     if user.has_perm("accounts.run_bulk_jobs"):
+        for job in selectors.paused_jobs():
+            found.append(
+                {
+                    "text": f"{job} is paused by IM error {job.error_code}: "
+                    f"{job.error_sentence} Fix it, then resume the job.",
+                    "url": reverse("job_detail", args=[job.pk]),
+                    "link": f"Open job #{job.pk}",
+                }
+            )
         job = selectors.last_finished_job()
         if job and job.status == JobStatus.STOPPED and job.error_code is not None:
             if code_info(job.error_code).error_class in _STOPPING_CLASSES:

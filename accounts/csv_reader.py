@@ -106,6 +106,24 @@ class CsvReader:
 
     def __iter__(self):
         seen = {}
+        for line, values in self._data_records():
+            row = self._row(line, values)
+            if not row.error:
+                first = seen.setdefault(row.user_id, line)
+                if first != line:
+                    row.error = f"Duplicate of line {first}."
+            yield row
+
+    def scan(self):
+        """Read the rest without checking its rows; how many data rows it holds.
+
+        Raises CsvFormatError where reading the rows would: a check, at the
+        csv module's speed, that the whole file can be read.
+        """
+        return sum(1 for _ in self._data_records())
+
+    def _data_records(self):
+        """``(line, values)`` of each non-blank record, within ``max_rows``."""
         count = 0
         while (record := self._next_record()) is not None:
             line, values, text = record
@@ -117,12 +135,7 @@ class CsvReader:
                     f"The file has more than {self.max_rows:,} rows; "
                     "split it into smaller files."
                 )
-            row = self._row(line, values)
-            if not row.error:
-                first = seen.setdefault(row.user_id, line)
-                if first != line:
-                    row.error = f"Duplicate of line {first}."
-            yield row
+            yield line, values
 
     def _row(self, line, values):
         # Called once a row: column indexes are looked up once, not per value.

@@ -9,7 +9,7 @@ from .im.errors import describe
 class AccountState(models.TextChoices):
     PENDING = "pending", "pending"  # known, not queued
     QUEUED = "queued", "queued"
-    IMPORTING = "importing", "importing"  # claimed by a worker
+    IMPORTING = "importing", "importing"  # set by earlier versions, not any more
     IMPORTED = "imported", "imported"
     FAILED = "failed", "failed"  # may be retried
     INVALID = "invalid", "invalid"  # will not succeed without new data
@@ -40,16 +40,26 @@ class JobStatus(models.TextChoices):
     RUNNING = "running", "running"
     DONE = "done", "done"
     DONE_WITH_ERRORS = "done_with_errors", "done with errors"
+    PAUSED = "paused", "paused: needs attention"
     STOPPED = "stopped", "stopped"
     CANCELLED = "cancelled", "cancelled"
 
 
+# Statuses in which a job's items may still be sent.
 ACTIVE_JOB_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING)
+# Statuses from which a job never moves on: its counts are final once it is
+# settled (``finished_at`` set), which may come a moment later than the status.
+FINAL_JOB_STATUSES = (
+    JobStatus.DONE,
+    JobStatus.DONE_WITH_ERRORS,
+    JobStatus.STOPPED,
+    JobStatus.CANCELLED,
+)
 
 
 class ItemState(models.TextChoices):
-    QUEUED = "queued", "queued"
-    RUNNING = "running", "running"
+    QUEUED = "queued", "queued"  # a claimed one carries a lease (claimed_until)
+    RUNNING = "running", "running"  # set by earlier versions, not any more
     SUCCEEDED = "succeeded", "succeeded"
     FAILED = "failed", "failed"
     INVALID = "invalid", "invalid"
@@ -83,9 +93,18 @@ class ImportJob(models.Model):
     error_message = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
+    # Set once the job has ended and its counts are final (see FINAL_JOB_STATUSES).
     finished_at = models.DateTimeField(null=True, blank=True)
-    # Runners touch this as they work; a stale one means the runner died.
+    # Engines and preparations touch this as they work on the job.
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # Waiting for IM: an answer that says nothing about the accounts (network,
+    # timeouts, 5xx, frequency limits) holds the whole job until ``wait_until``
+    # (unix time), when one probe call may go; its failures grow the wait.
+    wait_until = models.FloatField(null=True, blank=True)
+    wait_since = models.FloatField(null=True, blank=True)
+    wait_failures = models.PositiveIntegerField(default=0)
+    wait_code = models.IntegerField(null=True, blank=True)
+    wait_reason = models.CharField(max_length=500, blank=True)
 
     class Meta:
         ordering = ["-id"]
@@ -97,19 +116,35 @@ class ImportJob(models.Model):
 
     @property
     def is_active(self):
-        return self.status in ACTIVE_JOB_STATUSES
+        """Not ended yet: queued, running or paused."""
+        return self.status not in FINAL_JOB_STATUSES
 
     @property
     def settled(self):
+        """Ended, with every item in its final state (the counts are final)."""
+        return self.status in FINAL_JOB_STATUSES and self.finished_at is not None
+
+    @property
+    def preparing(self):
+        """Rows of its file are still being added (sending may have begun)."""
+        return bool(self.options.get("preparing"))
+
+    @property
+    def waiting(self):
+        """Held back because IM is not answering; see ``wait_until``."""
+        return self.wait_until is not None and self.is_active
+
+    @property
+    def done_count(self):
         return self.succeeded + self.failed + self.invalid + self.cancelled
 
     @property
     def remaining(self):
-        return max(self.total - self.settled, 0)
+        return max(self.total - self.done_count, 0)
 
     @property
     def percent(self):
-        return 100 if not self.total else round(100 * self.settled / self.total, 1)
+        return 100 if not self.total else round(100 * self.done_count / self.total, 1)
 
     @property
     def error_sentence(self):
@@ -119,7 +154,7 @@ class ImportJob(models.Model):
 class TrackedAccount(models.Model):
     """An account of the app as imadmin knows it, and what IM is known to hold."""
 
-    user_id = models.CharField("UserID", max_length=32, unique=True)
+    user_id = models.CharField("UserID", max_length=32)
     nick = models.CharField(max_length=500, blank=True)
     face_url = models.CharField("avatar URL", max_length=500, blank=True)
     source = models.CharField(max_length=10, choices=JobSource.choices, blank=True)
@@ -136,6 +171,8 @@ class TrackedAccount(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
         help_text="The job that last touched this account.",
+        db_index=False,  # account_job_idx (job, id) serves it
+        db_constraint=False,  # see JobItem.job
     )
     remote_status = models.CharField(
         max_length=12, choices=RemoteStatus.choices, blank=True, default=""
@@ -148,6 +185,13 @@ class TrackedAccount(models.Model):
     class Meta:
         ordering = ["-id"]
         permissions = [("import_single", "Can import one account through the form")]
+        # A constraint rather than unique=True: PostgreSQL then builds no second
+        # (varchar_pattern_ops) index, which every imported row paid for. The
+        # project's databases sort by code point ("C"), so the one index also
+        # serves prefix searches.
+        constraints = [
+            models.UniqueConstraint(fields=["user_id"], name="account_user_id_uniq")
+        ]
         # Each serves a list filter ordered by newest first, so a page at a
         # million rows reads one index range instead of sorting.
         indexes = [
@@ -177,9 +221,27 @@ class TrackedAccount(models.Model):
 class JobItem(models.Model):
     """One account's place in one job: the unit workers claim, and its outcome."""
 
-    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="items")
+    # Neither foreign key has an index of its own: one_item_per_job (job,
+    # account) and item_account_idx (account, id) serve them, and each index
+    # less is one write less per item of a million-row import. Nor a database
+    # constraint: PostgreSQL checks each one with a trigger per inserted row,
+    # which cost a sixth of a preparation's database time (measured), while
+    # the only writers of these rows (the preparation, the services) insert
+    # them from accounts and jobs they have just read or created, and nothing
+    # deletes a job or an account but Django's own cascade.
+    job = models.ForeignKey(
+        ImportJob,
+        on_delete=models.CASCADE,
+        related_name="items",
+        db_index=False,
+        db_constraint=False,
+    )
     account = models.ForeignKey(
-        TrackedAccount, on_delete=models.CASCADE, related_name="job_items"
+        TrackedAccount,
+        on_delete=models.CASCADE,
+        related_name="job_items",
+        db_index=False,
+        db_constraint=False,
     )
     state = models.CharField(
         max_length=10, choices=ItemState.choices, default=ItemState.QUEUED
@@ -200,9 +262,12 @@ class JobItem(models.Model):
             models.UniqueConstraint(fields=["job", "account"], name="one_item_per_job")
         ]
         indexes = [
-            # The claim: open items of a job, oldest due first.
+            # The claim: due items of a job in the claim's own order (job and
+            # state equal, then next_attempt_at, id), so a claim reads about as
+            # many index entries as it takes, however long the queue is.
             models.Index(
-                fields=["job", "state", "next_attempt_at"], name="item_claim_idx"
+                fields=["job", "state", "next_attempt_at", "id"],
+                name="item_claim_idx",
             ),
             models.Index(fields=["account", "id"], name="item_account_idx"),
         ]
@@ -221,6 +286,8 @@ class ApiCall(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="calls",
+        db_index=False,  # call_job_idx (job, id) serves it
+        db_constraint=False,  # see JobItem.job
     )
     api = models.CharField(max_length=32)
     account_count = models.PositiveSmallIntegerField()
@@ -303,6 +370,7 @@ class AuditAction(models.TextChoices):
     ADMIN_ACTION = "admin_action", "admin action"
     JOB_RETRY = "job_retry", "retry failed"
     JOB_CANCEL = "job_cancel", "job cancelled"
+    JOB_RESUME = "job_resume", "job resumed"
     JOB_STARTED = "job_started", "job started"
     JOB_ENDED = "job_ended", "job ended"
     ROLE_CHANGED = "role_changed", "role changed"

@@ -19,12 +19,13 @@ nothing twice. Runners are started by the caller once every row is in.
 import time
 from dataclasses import asdict, dataclass, fields
 
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import F
 from django.utils import timezone
 
 from .bulk_sql import columns, id_list, insert_rows, select_in, table, update_by_ids
 from .models import (
+    ACTIVE_JOB_STATUSES,
     AccountState,
     ImportJob,
     ItemState,
@@ -32,12 +33,21 @@ from .models import (
     JobStatus,
     TrackedAccount,
 )
+from .pipeline import db
+from .pipeline.worker import wake
 
 CHUNK = 500  # rows per statement: under SQLite's parameter cap, cheap in memory
 # Rows per transaction: ~50 ms (at most ~0.1 s) of SQLite write lock, measured.
 PREPARE_CHUNK = 2000
 ITEMS_PER_STATEMENT = 5000  # account ids inlined in one INSERT … SELECT
 BUSY_STATES = (AccountState.QUEUED, AccountState.IMPORTING)
+# Rows a preparation keeps ready ahead of the calls (about 2 s of sending at
+# the API's rate): reading further ahead would only take CPU and write-lock
+# time from the sending, which is what bounds an import.
+PREPARE_LEAD = 20_000
+LEAD_WAIT_MOST = 1.0  # seconds a chunk waits for the calls to catch up
+PREPARING_STATUSES = (*ACTIVE_JOB_STATUSES, JobStatus.PAUSED)
+LOCK_PATIENCE = 120.0  # seconds a chunk waits for a locked database
 
 
 class PreparationEnded(Exception):
@@ -93,6 +103,7 @@ def job_fill(job, rows, *, deadline=None, chunk_rows=None):
         if len(chunk) == chunk_rows:
             done, summary = _chunk_write(job, chunk, done, summary)
             chunk = []
+            _keep_pace(job)
             if deadline is not None and time.monotonic() > deadline:
                 return False
     if chunk:
@@ -100,42 +111,79 @@ def job_fill(job, rows, *, deadline=None, chunk_rows=None):
     return True
 
 
+def _keep_pace(job):
+    """Wait (a little) while the rows ready to send are far ahead of the calls."""
+    if connection.in_atomic_block:
+        return  # the one-transaction path: nothing is sent until it commits
+    waited = 0.0
+    while waited < LEAD_WAIT_MOST:
+        row = (
+            ImportJob.objects.filter(pk=job.pk)
+            .values_list("status", "wait_until", "succeeded", "failed", "invalid")
+            .first()
+        )
+        if row is None or row[0] != JobStatus.RUNNING or row[1] is not None:
+            return  # not being sent now: read on
+        if job.total - sum(row[2:]) <= PREPARE_LEAD:
+            return
+        time.sleep(0.05)
+        waited += 0.05
+
+
 def _chunk_write(job, rows, done, summary):
-    """Upsert ``rows`` and queue them in ``job`` with its progress: one transaction."""
-    with transaction.atomic():
-        options = locked_options(job, prepared_rows=done)
+    """Upsert ``rows`` and queue them in ``job`` with its progress: one transaction.
+
+    Waits out a locked database (a chunk is written whole or not at all). The
+    first chunk with items wakes the engines: sending begins while the rest
+    of the file is read.
+    """
+
+    def write():
+        if connection.vendor == "postgresql":
+            # A chunk need not wait for its WAL to reach the disk: one lost in
+            # a crash is written again on resume (progress commits with it),
+            # and any later commit that builds on it (a claim) flushes it.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        locked_options(job, prepared_rows=done, lock=False)  # a cheap early look
         found = RowsSummary()
         created, known = accounts_upsert(rows=rows, job=job, summary=found)
         added = items_add(job, created + known)
         accounts_queue(job, known)
-        summary += found
-        done += len(rows)
-        options.update(prepared_rows=done, summary=asdict(summary))
+        # The job row is locked only now, for the moment until commit: the
+        # engines add their counts to the same row all the time.
+        options = locked_options(job, prepared_rows=done)
+        options.update(prepared_rows=done + len(rows), summary=asdict(summary + found))
         ImportJob.objects.filter(pk=job.pk).update(
             total=F("total") + added, heartbeat_at=timezone.now(), options=options
         )
+        if added and not job.total:
+            wake()
+        return options, added, found
+
+    if connection.in_atomic_block:
+        options, added, found = write()
+    else:
+        options, added, found = db.in_transaction(write, patience=LOCK_PATIENCE)
     job.options = options
     job.total += added
-    return done, summary
+    return done + len(rows), summary + found
 
 
-def locked_options(job, *, prepared_rows=None):
+def locked_options(job, *, prepared_rows=None, lock=True):
     """The options of ``job`` while it is preparing, its row locked until commit.
 
-    Raises PreparationEnded when it is no longer queued and preparing, or when
-    ``prepared_rows`` is given and the recorded progress differs from it.
-    Call inside a transaction (SQLite's IMMEDIATE ones hold the lock already).
+    Raises PreparationEnded when it has ended or is no longer preparing, or
+    when ``prepared_rows`` is given and the recorded progress differs from it.
+    Call inside a transaction (SQLite's IMMEDIATE ones hold the lock already);
+    without ``lock`` it only reads.
     """
-    current = (
-        ImportJob.objects.select_for_update()
-        .filter(pk=job.pk)
-        .values_list("status", "options")
-        .first()
-    )
+    jobs = ImportJob.objects.select_for_update() if lock else ImportJob.objects
+    current = jobs.filter(pk=job.pk).values_list("status", "options").first()
     if current is None:
         raise PreparationEnded(f"job #{job.pk} is gone")
     status, options = current
-    if status != JobStatus.QUEUED or not options.get("preparing"):
+    if status not in PREPARING_STATUSES or not options.get("preparing"):
         raise PreparationEnded(f"job #{job.pk} is {status}, not preparing")
     if prepared_rows is not None and options.get("prepared_rows", 0) != prepared_rows:
         raise PreparationEnded(f"job #{job.pk} is being prepared elsewhere")
@@ -158,8 +206,10 @@ def accounts_upsert(*, rows, job, summary):
     known accounts to send, for ``accounts_queue``). Neither gets items here.
     """
     created, known = [], []
-    for start in range(0, len(rows), CHUNK):
-        new, send = _upsert_part(rows[start : start + CHUNK], job, summary)
+    # SQLite caps a statement's parameters; PostgreSQL takes a chunk at once.
+    part = len(rows) or 1 if connection.vendor == "postgresql" else CHUNK
+    for start in range(0, len(rows), part):
+        new, send = _upsert_part(rows[start : start + part], job, summary)
         created += new
         known += send
     return created, known
@@ -211,6 +261,7 @@ def _upsert_part(rows, job, summary):
                 [(nick, face, stamp, pk) for nick, face, pk in changed],
             )
     summary.new += len(created)
+    summary.busy += len(new) - len(created)  # created by another job meanwhile
     summary.updated += len(changed)
     return created, [*(pk for *_, pk in changed), *send]
 
@@ -231,9 +282,11 @@ ACCOUNT_INSERT_FIELDS = [
 
 
 def _accounts_create(rows, job, now):
-    """Insert new accounts, queued in ``job``, in one executemany; return their ids.
+    """Insert new accounts, queued in ``job``; return the ids of those it created.
 
     Queued from the start: setting it afterwards cost as much as the insert.
+    A UserID another job created meanwhile (its transaction committed since
+    this one looked) is left to that job: it is not in the ids returned.
     """
     if not rows:
         return []
@@ -258,6 +311,7 @@ def _accounts_create(rows, job, now):
             for r in rows
         ],
         return_ids=True,
+        skip_conflicts=True,
     )
     if ids is None:
         created = accounts_known((r["user_id"] for r in rows), fields=("id",))

@@ -1,15 +1,22 @@
-"""The django-q2 schedule of the status checker, kept in step with the settings."""
+"""What ``migrate`` readies besides the tables: the cache table and the schedule.
+
+So ``migrate`` alone prepares a database for the web and the workers: the
+database cache (used when REDIS_URL is unset) needs its table, and the status
+checker its django-q2 schedule, kept in step with the settings.
+"""
 
 from django.conf import settings
+from django.core.management import call_command
 
 MAINTENANCE_NAME = "imadmin: resume stalled jobs and reconcile accounts"
 
 
-def ensure_schedules(**kwargs):
-    """Create or update the maintenance schedule; connected to post_migrate."""
+def ensure_schedules(using="default", **kwargs):
+    """Create the cache table and the maintenance schedule; a post_migrate receiver."""
     from django_q.models import Schedule
 
-    Schedule.objects.update_or_create(
+    call_command("createcachetable", database=using, verbosity=0)
+    Schedule.objects.using(using).update_or_create(
         name=MAINTENANCE_NAME,
         defaults={
             "func": "accounts.tasks.maintenance",

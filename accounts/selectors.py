@@ -17,7 +17,6 @@ from .exports import ACCOUNT_FIELDS
 from .im.client import RATE_LIMITS
 from .im.errors import describe
 from .models import (
-    ACTIVE_JOB_STATUSES,
     AccountState,
     ApiCall,
     ImportJob,
@@ -57,15 +56,16 @@ def job_counts(job):
     }
 
 
-def job_wait(job, *, timeout=None, poll=0.5, on_progress=None):
-    """Block until ``job`` leaves queued/running; return it refreshed.
+def job_wait(job, *, timeout=None, poll=0.1, on_progress=None):
+    """Block until ``job`` is settled (its counts final) or paused; return it.
 
-    Raises TimeoutError after ``timeout`` seconds.
+    A paused job needs a person, so waiting for it would never end. Raises
+    TimeoutError after ``timeout`` seconds.
     """
     started = time.monotonic()
     while True:
         job.refresh_from_db()
-        if job.status not in ACTIVE_JOB_STATUSES:
+        if job.settled or job.status == JobStatus.PAUSED:
             return job
         if on_progress:
             on_progress(job)
@@ -298,6 +298,13 @@ def worker_status():
     return {"clusters": clusters, "heartbeat": heartbeat}
 
 
+def paused_jobs(limit=3):
+    """The newest jobs paused on an error of the settings (a person must act)."""
+    return list(
+        ImportJob.objects.filter(status=JobStatus.PAUSED).order_by("-id")[:limit]
+    )
+
+
 def last_finished_job():
     """The job that ended most recently (by id among ended jobs), or None."""
     return (
@@ -396,6 +403,17 @@ def job_calls_page(job, *, after=None, before=None, size=PAGE_SIZE):
     return keyset_page(calls, after=after, before=before, size=size)
 
 
+def job_waiting_text(job):
+    """ "waiting for IM: <reason>, next try at <time>" for a waiting job, else ""."""
+    if not job.waiting:
+        return ""
+    at = timezone.localtime(
+        datetime.fromtimestamp(job.wait_until, tz=timezone.get_current_timezone())
+    )
+    tries = f" ({job.wait_failures} tries failed)" if job.wait_failures > 1 else ""
+    return f"waiting for IM: {job.wait_reason}{tries}, next try at {at:%H:%M:%S}"
+
+
 def job_progress(job, *, now=None):
     """What a progress bar and the live page show of ``job``: counts, shares, rate."""
     now = now or timezone.now()
@@ -416,14 +434,21 @@ def job_progress(job, *, now=None):
         "id": job.pk,
         "status": job.status,
         "status_display": job.get_status_display(),
-        "active": job.is_active,
+        # Kept live until the counts are final, which comes a moment after a
+        # stop or a cancel, once the calls in flight are answered.
+        "active": not job.settled,
+        "paused": job.status == JobStatus.PAUSED,
+        "prepared_rows": job.options.get("prepared_rows", 0),
         "total": job.total,
         **counts,
         "remaining": job.remaining,
         "percent": job.percent,
-        "rate": round(job.settled / seconds, 1) if seconds > 0 else None,
+        "rate": round(job.done_count / seconds, 1) if seconds > 0 else None,
         "error_code": job.error_code,
         "error_sentence": job.error_sentence,
+        "waiting": job_waiting_text(job),
+        "preparing": job.preparing,
+        "settled": job.settled,
         "segments": segments,
         "started_at": _local_text(job.started_at),
         "finished_at": _local_text(job.finished_at),

@@ -14,11 +14,12 @@ from django.db.models import Q
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from . import batches, conf, preparation, runner
-from .audit import audit_job_ended, audit_job_started
+from . import conf, owners, preparation
+from .audit import audit_job_ended, audit_job_started, audit_record
 from .models import (
     ACTIVE_JOB_STATUSES,
     AccountState,
+    AuditAction,
     ImportJob,
     ItemState,
     JobItem,
@@ -27,6 +28,8 @@ from .models import (
     JobStatus,
     TrackedAccount,
 )
+from .pipeline import engine, lifecycle
+from .pipeline.worker import wake
 from .preparation import BUSY_STATES, RowsSummary
 
 
@@ -35,22 +38,6 @@ class NothingToDo(Exception):
 
 
 # -- queueing ----------------------------------------------------------------
-
-
-def job_enqueue(*, job_id, runners=None):
-    """Queue ``runners`` django-q2 tasks for ``job_id`` once the transaction commits."""
-    count = runners or settings.Q_WORKERS
-
-    def send():
-        for _ in range(count):
-            async_task(
-                "accounts.tasks.job_run",
-                job_id,
-                task_name=f"job-{job_id}",
-                group="jobs",
-            )
-
-    transaction.on_commit(send)
 
 
 def job_prepare_enqueue(*, job_id):
@@ -122,7 +109,7 @@ def job_start(
                 "running job."
             )
         audit_job_started(job)
-        job_enqueue(job_id=job.pk)
+        wake()
     return job
 
 
@@ -144,25 +131,46 @@ def job_retry_failed(*, job, user=None, source=JobSource.ADMIN):
 
 
 def job_cancel(*, job, user=None):
-    """Cancel a queued or running job; its queued accounts go back to pending.
+    """Cancel a job that has not ended; its queued accounts go back to pending.
 
-    Batches already sent finish and are recorded. Returns False if the job had
-    already ended (a second call is harmless).
+    Calls already sent finish and are recorded; the job is settled (its
+    counts final, its end in the audit history) once they are. Returns False
+    if the job had already ended (a second call is harmless).
     """
     with transaction.atomic():
         options = ImportJob.objects.select_for_update().get(pk=job.pk).options
         # A preparation in progress sees the status at its next chunk and stops.
         options.pop("preparing", None)
         cancelled = ImportJob.objects.filter(
-            pk=job.pk, status__in=ACTIVE_JOB_STATUSES
-        ).update(
-            status=JobStatus.CANCELLED, finished_at=timezone.now(), options=options
-        )
+            pk=job.pk, status__in=(*ACTIVE_JOB_STATUSES, JobStatus.PAUSED)
+        ).update(status=JobStatus.CANCELLED, options=options, wait_until=None)
     if cancelled:
-        batches.sweep_open_items(job)  # in chunks, each its own transaction
-        audit_job_ended(job)
+        lifecycle.sweep(job.pk)  # in chunks, each its own transaction
     job.refresh_from_db()
     return bool(cancelled)
+
+
+def job_resume(*, job, user=None, request=None):
+    """Send a paused job again (its settings were fixed); True if this call did.
+
+    Audited as the person's action. A job that was not paused is left as it
+    is (a second call is harmless).
+    """
+    with transaction.atomic():
+        resumed = lifecycle.resume(job.pk)
+        audit_record(
+            action=AuditAction.JOB_RESUME,
+            request=request,
+            actor=user,
+            object_type="job",
+            object_id=job.pk,
+            job_id=job.pk,
+            result="ok" if resumed else "not_paused",
+        )
+        if resumed:
+            wake()
+    job.refresh_from_db()
+    return resumed
 
 
 # -- accounts from rows (CSV, command) ----------------------------------------
@@ -228,7 +236,11 @@ def job_prepare_rows(*, job, rows, seconds=None):
 
 
 def _prepare_finish(job):
-    """Clear the preparing flag; start the runners, or end an empty job as done."""
+    """Clear the preparing flag; end an empty job as done, or one all sent.
+
+    The engines have been sending since the first chunk; a job whose every
+    item was already answered ends here, since no answer is left to end it.
+    """
     with transaction.atomic():
         options = preparation.locked_options(
             job, prepared_rows=job.options["prepared_rows"]
@@ -243,7 +255,8 @@ def _prepare_finish(job):
         job.refresh_from_db()
         audit_job_started(job)
         if job.total:
-            job_enqueue(job_id=job.pk)
+            lifecycle.finish_if_complete(job.pk)
+            wake()
         else:
             audit_job_ended(job)
 
@@ -261,23 +274,69 @@ def job_prepare_stop(*, job, message):
         except preparation.PreparationEnded:
             return False
         del options["preparing"]
-        ImportJob.objects.filter(pk=job.pk).update(
-            status=JobStatus.STOPPED,
-            error_code=None,
-            error_message=message[:500],
-            finished_at=timezone.now(),
-            options=options,
-        )
-    batches.sweep_open_items(job)  # in chunks, each its own transaction
-    audit_job_ended(job)
+        ImportJob.objects.filter(pk=job.pk).update(options=options)
+        lifecycle.stop(job.pk, message=message)
+    lifecycle.sweep(job.pk)  # in chunks, each its own transaction
+    return True
+
+
+def job_prepare_end(*, job, note):
+    """End the preparation of a job whose reader is gone, keeping what it queued.
+
+    The rows already queued are sent as usual; ``note`` (a sentence for
+    people) says why the rest of the file was not read. Returns True if this
+    call ended it (a second call is harmless).
+    """
+    with transaction.atomic():
+        try:
+            options = preparation.locked_options(job)
+        except preparation.PreparationEnded:
+            return False
+        del options["preparing"]
+        options["prepare_note"] = note[:500]
+        ImportJob.objects.filter(pk=job.pk).update(options=options)
+        job.refresh_from_db()
+        if not job.total:
+            lifecycle.stop(job.pk, message=note)
+    lifecycle.sweep(job.pk)
+    lifecycle.settle_if_complete(job.pk)
     return True
 
 
 COMMAND_DIED = (
     "The import_accounts command ended before it had read the whole file (its "
-    "process was stopped); the accounts it had queued are marked failed. Run "
-    "the command again to import them."
+    "process was stopped). The accounts it had queued are imported; run the "
+    "command again on the same file to import the rest."
 )
+
+
+def command_job_to_continue(*, path, sha256, reimport):
+    """The job an earlier ``import_accounts`` of this same file left unfinished.
+
+    A job still being read, whose file had the same SHA-256 (so its rows come
+    in the same order) and whose process is gone. It is taken over for this
+    process and returned; None when there is none.
+    """
+    candidates = ImportJob.objects.filter(
+        source=JobSource.COMMAND,
+        label=path[-255:],
+        status__in=(*ACTIVE_JOB_STATUSES, JobStatus.PAUSED),
+        options__preparing=True,
+        options__file_sha256=sha256,
+        options__reimport=reimport,
+    ).order_by("-id")
+    for job in candidates:
+        if not owners.owner_gone(job.options.get("owner"), job.heartbeat_at):
+            continue
+        with transaction.atomic():
+            options = preparation.locked_options(job)
+            options["owner"] = owners.owner_record()
+            ImportJob.objects.filter(pk=job.pk).update(
+                options=options, heartbeat_at=timezone.now()
+            )
+        job.refresh_from_db()
+        return job
+    return None
 
 
 def preparations_stale(*, stale_after=None):
@@ -286,24 +345,27 @@ def preparations_stale(*, stale_after=None):
     cutoff = timezone.now() - timedelta(seconds=stale_after)
     return ImportJob.objects.filter(
         Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at=None, created_at__lt=cutoff),
-        status=JobStatus.QUEUED,
+        status__in=(*ACTIVE_JOB_STATUSES, JobStatus.PAUSED),
         options__preparing=True,
     )
 
 
 def preparations_resume(*, stale_after=None):
-    """Re-queue stalled preparations of uploads; stop those of a command that died.
+    """Re-queue stalled preparations of uploads; end those of a command that died.
 
     An upload's file is kept until its job is prepared, so its preparation
     resumes after the last chunk written. A command reads a file no worker
-    can reach: its job is stopped, and its queued items fail. Returns (ids
-    re-queued, ids stopped). Harmless if a preparation was only slow: two
+    can reach: its preparation is ended and what it queued is sent (a rerun
+    of the command on the same file continues the job). Returns (ids
+    re-queued, ids ended). Harmless if a preparation was only slow: two
     preparations of one job never write the same chunk.
     """
     resumed, stopped = [], []
     for job in preparations_stale(stale_after=stale_after):
         if job.source == JobSource.COMMAND:
-            if job_prepare_stop(job=job, message=COMMAND_DIED):
+            if not owners.owner_gone(job.options.get("owner"), job.heartbeat_at):
+                continue  # its command is alive, only slow (e.g. a locked database)
+            if job_prepare_end(job=job, note=COMMAND_DIED):
                 stopped.append(job.pk)
             continue
         # A new heartbeat, so the next maintenance run waits for this task.
@@ -397,28 +459,31 @@ def _work_now(job, client):
     own = client is None
     client = client or conf.im_client()
     try:
-        batch = batches.claim(job)
-        if batch:
-            runner.PROCESSORS[job.kind](client, batch)
+        engine.send_now(job, client)
     finally:
         if own:
             client.close()
-    if not batches.finish_if_done(job):
-        job.refresh_from_db()
-        if job.status == JobStatus.RUNNING:
-            job_enqueue(job_id=job.pk, runners=1)
+    job.refresh_from_db()
+    if not job.settled:
+        wake()  # a retry is due later: the engines take it from here
 
 
 # -- reconciliation and upkeep --------------------------------------------------
 
 
 def uncertain_accounts():
-    """Accounts whose standing in IM is in doubt: failed, or importing unattended."""
+    """Accounts whose standing in IM is in doubt: failed, or importing unattended.
+
+    An account held by a running item is left out: its call is in flight.
+    """
     stale = timezone.now() - timedelta(seconds=2 * settings.IM_CLAIM_LEASE_SECONDS)
+    held = JobItem.objects.filter(
+        state=ItemState.QUEUED, claimed_until__gte=time.time()
+    ).values("account_id")
     return TrackedAccount.objects.filter(
         Q(state=AccountState.FAILED)
         | Q(state=AccountState.IMPORTING, updated_at__lt=stale)
-    )
+    ).exclude(pk__in=held)
 
 
 def accounts_reconcile(*, all_imported=False, source=JobSource.COMMAND, user=None):
@@ -446,24 +511,39 @@ def accounts_reconcile(*, all_imported=False, source=JobSource.COMMAND, user=Non
             transaction.set_rollback(True)
             return None
         audit_job_started(job)
-        job_enqueue(job_id=job.pk)
+        wake()
     return job
 
 
-def maintenance(*, reconcile=True):
-    """The scheduled upkeep: restart stalled jobs, drop stale uploads, reconcile.
+def settle_abandoned_items():
+    """Settle stopped or cancelled jobs whose own process died mid-stop.
 
-    Stalled preparations of uploads are re-queued, those of a command that
-    died are stopped (see ``preparations_resume``). Returns (ids of resumed
-    jobs, the check job started or None); a preparation re-queued counts as
-    resumed. Safe to run at any time and any number of times.
+    Queued items (and those whose lease ran out) are swept, and the job settled
+    (its end written to the audit history) once nothing is open. Returns the
+    ids of the jobs it touched; harmless to run at any time.
     """
-    resumed = runner.resume_stale_jobs()
-    for job_id in resumed:
-        job_enqueue(job_id=job_id, runners=1)
-    prepared, _ = preparations_resume()
-    resumed += prepared
-    runner.settle_abandoned_items()
+    jobs = ImportJob.objects.filter(
+        status__in=(JobStatus.STOPPED, JobStatus.CANCELLED), finished_at=None
+    )
+    touched = []
+    for job in jobs:
+        lifecycle.sweep(job.pk)
+        touched.append(job.pk)
+    return touched
+
+
+def maintenance(*, reconcile=True):
+    """The scheduled upkeep: resume stalled preparations, settle, clean, reconcile.
+
+    Jobs need no restarting: every worker's engine claims their items from
+    the database, and takes over a dead worker's claims once they expire.
+    Stalled preparations of uploads are re-queued, those of a command that
+    died are ended (see ``preparations_resume``). Returns (ids of resumed
+    preparations, the check job started or None). Safe to run at any time
+    and any number of times.
+    """
+    resumed, _ = preparations_resume()
+    settle_abandoned_items()
     from .uploads import uploads_cleanup  # uploads builds on this module
 
     uploads_cleanup()

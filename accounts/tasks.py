@@ -1,28 +1,32 @@
-"""django-q2 entry points: ids in, load, call a service. Nothing else lives here."""
+"""django-q2 entry points: ids in, load, call a service. Nothing else lives here.
+
+Jobs are sent by the engine in each worker process (``pipeline.worker``), not
+by tasks: ``engine_wake`` only tells it that new work is there.
+"""
 
 from django.conf import settings
 
-from . import runner, services, uploads
+from . import services, uploads
 from .models import ImportJob
+from .pipeline.engine import wake_local
 
 
-def job_run(job_id):
-    """Work a job for one slice, then queue the next slice if work remains."""
-    if runner.job_run(job_id):
-        services.job_enqueue(job_id=job_id, runners=1)
+def engine_wake():
+    """New work was queued: let this process's engine look at once."""
+    wake_local()
 
 
 def job_prepare(job_id):
     """Read a confirmed upload into its job for one slice; queue the next if needed.
 
-    The job starts its runners itself once every row is in.
+    Sending begins as soon as the first rows are in.
     """
     job = ImportJob.objects.filter(pk=job_id).first()
-    if job and uploads.upload_prepare(job=job, seconds=settings.IMPORT_SLICE_SECONDS):
+    if job and uploads.upload_prepare(job=job, seconds=settings.PREPARE_SLICE_SECONDS):
         services.job_prepare_enqueue(job_id=job_id)
 
 
 def maintenance():
-    """Scheduled upkeep: resume stalled jobs and reconcile uncertain accounts."""
+    """Scheduled upkeep: resume stalled preparations and reconcile uncertain accounts."""
     resumed, check = services.maintenance()
     return {"resumed": resumed, "check_job": check.pk if check else None}

@@ -31,11 +31,16 @@ from .models import (
     AccountState,
     AuditAction,
     JobSource,
-    JobStatus,
     Upload,
     UploadStatus,
 )
-from .preparation import BUSY_STATES, CHUNK, PreparationEnded, accounts_known
+from .preparation import (
+    BUSY_STATES,
+    CHUNK,
+    PREPARING_STATUSES,
+    PreparationEnded,
+    accounts_known,
+)
 
 PREVIEW_INVALID_ROWS = 20
 SHOWN_CHARS = 80  # of a UserID or nickname in the preview: a cell may be 64 KiB
@@ -401,7 +406,7 @@ def upload_prepare(*, job, seconds=None):
     the upload. Safe to run twice, at once, or again after a crash.
     """
     upload = Upload.objects.filter(job=job).first()
-    preparing = job.status == JobStatus.QUEUED and job.options.get("preparing")
+    preparing = job.status in PREPARING_STATUSES and job.preparing
     if upload is None or not upload.stored_name:
         if preparing:  # not expected: the file is kept until the job is prepared
             services.job_prepare_stop(job=job, message=NO_FILE)
@@ -420,7 +425,7 @@ def upload_prepare(*, job, seconds=None):
                 return True
     except PreparationEnded:
         job.refresh_from_db()
-        if job.status == JobStatus.QUEUED and job.options.get("preparing"):
+        if job.status in PREPARING_STATUSES and job.preparing:
             return False  # another task is filling it and keeps the file
         _file_done(upload, job)
         return False
@@ -470,10 +475,14 @@ def _prepare_failed(upload, job, reason):
 
     Returns False, changing nothing, when the job was no longer preparing.
     """
-    message = (
-        f"Stopped while reading {upload.file_name}: {reason} "
-        "Nothing was sent to IM; upload the file again."
+    job.refresh_from_db(fields=["total"])
+    after = (
+        "The accounts queued and not yet sent are back to pending; upload the "
+        "file again (accounts already imported are skipped)."
+        if job.total
+        else "Nothing was sent to IM; upload the file again."
     )
+    message = f"Stopped while reading {upload.file_name}: {reason} {after}"
     if not services.job_prepare_stop(job=job, message=message):
         return False
     _reject(upload, UploadStatus.CONFIRMED, reason, upload.created_by, None, job.pk)
@@ -516,7 +525,7 @@ def uploads_cleanup(*, older_than=timedelta(hours=24)):
     )
     preparing = Q(
         status=UploadStatus.CONFIRMED,
-        job__status=JobStatus.QUEUED,
+        job__status__in=PREPARING_STATUSES,
         job__options__preparing=True,
     )
     kept = set(

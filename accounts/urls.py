@@ -13,5 +13,6 @@ urlpatterns = [
     path("jobs/<int:pk>/progress.json", views.job_progress, name="job_progress"),
     path("jobs/<int:pk>/retry/", views.job_retry, name="job_retry"),
     path("jobs/<int:pk>/cancel/", views.job_cancel, name="job_cancel"),
+    path("jobs/<int:pk>/resume/", views.job_resume, name="job_resume"),
     path("jobs/<int:pk>/failed.csv", views.job_failed_csv, name="job_failed_csv"),
 ]

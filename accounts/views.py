@@ -263,7 +263,7 @@ def job_detail(request, pk):
         "progress": selectors.job_progress(job),
         "calls": calls,
         "calls_form": calls_form,
-        "can_retry": job.kind == JobKind.IMPORT and job.failed and not job.is_active,
+        "can_retry": job.kind == JobKind.IMPORT and job.failed and job.settled,
     }
     return render(request, "accounts/job_detail.html", context)
 
@@ -308,6 +308,18 @@ def job_retry(request, pk):
         f"Retrying {retry.total} failed accounts of job #{job.pk} as job #{retry.pk}.",
     )
     return redirect("job_detail", pk=retry.pk)
+
+
+@require_POST
+@permission_required(RUN_BULK, raise_exception=True)
+def job_resume(request, pk):
+    """Send a paused job again, once what paused it is fixed."""
+    job = get_object_or_404(ImportJob, pk=pk)
+    if services.job_resume(job=job, user=request.user, request=request):
+        messages.success(request, f"Job #{job.pk} is sending again.")
+    else:
+        messages.info(request, f"Job #{job.pk} is not paused: nothing to resume.")
+    return redirect("job_detail", pk=job.pk)
 
 
 @require_POST

@@ -2,7 +2,9 @@
 
 What someone would write without imadmin: one requests session, one
 ``multiaccount_import`` call of 100 accounts after another, no rate limiter,
-no retries, no records. Prints the seconds taken and the accounts IM refused.
+no retries, no records. Prints one JSON object: the seconds taken, the accounts
+IM refused (a refused call refuses its whole batch), the calls made, the calls
+refused for rate (60007) and the most calls it started in one wall-clock second.
 
     python bench/sequential_import.py --url URL --sdkappid N --key-file PATH --count N
 """
@@ -11,10 +13,13 @@ import argparse
 import json
 import random
 import time
+from collections import Counter
 from pathlib import Path
 
 import requests
 from TLSSigAPIv2 import TLSSigAPIv2
+
+RATE_LIMITED = 60007
 
 
 def main():
@@ -29,7 +34,8 @@ def main():
     sig = TLSSigAPIv2(args.sdkappid, key).gen_sig(args.identifier)
     session = requests.Session()
     ids = [f"seq{i:08d}" for i in range(args.count)]
-    refused = 0
+    refused = refused_for_rate = 0
+    per_second = Counter()
     started = time.perf_counter()
     for n in range(0, len(ids), 100):
         batch = ids[n : n + 100]
@@ -41,6 +47,7 @@ def main():
             "contenttype": "json",
         }
         body = {"AccountList": [{"UserID": u, "Nick": "Bench user"} for u in batch]}
+        per_second[int(time.time())] += 1
         answer = session.post(
             f"{args.url}/v4/im_open_login_svc/multiaccount_import",
             params=params,
@@ -49,9 +56,19 @@ def main():
         ).json()
         if answer["ErrorCode"]:
             refused += len(batch)
+            refused_for_rate += answer["ErrorCode"] == RATE_LIMITED
         else:
             refused += len(answer.get("FailAccounts") or [])
-    print(json.dumps({"seconds": time.perf_counter() - started, "refused": refused}))
+    seconds = time.perf_counter() - started
+    result = {
+        "seconds": seconds,
+        "refused": refused,
+        "accepted": len(ids) - refused,
+        "calls": sum(per_second.values()),
+        "refused_rate_limit": refused_for_rate,
+        "max_calls_in_any_second": max(per_second.values(), default=0),
+    }
+    print(json.dumps(result))
 
 
 if __name__ == "__main__":

@@ -167,14 +167,19 @@ Q_CLUSTER = {
     "name": "imadmin",
     "workers": Q_WORKERS,
     "queue_limit": Q_WORKERS,
-    # A job's runner works in slices of IMPORT_SLICE_SECONDS and re-queues
-    # itself, so no task comes near this timeout.
+    # Jobs are sent by each worker's engine, not by tasks; the tasks that
+    # remain (a file's preparation works in slices of PREPARE_SLICE_SECONDS,
+    # the maintenance) stay well under this timeout.
     "timeout": _Q_TIMEOUT,
-    # retry > timeout * (1 + ceil((queue_limit + 1) / workers)) (PLATFORM.md).
+    # A task not done within ``retry`` seconds of being pulled runs again, and
+    # time in the cluster's prefetch queue counts: keep
+    # retry > timeout * (1 + ceil((queue_limit + 1) / workers)).
     "retry": _Q_TIMEOUT * (1 + math.ceil((Q_WORKERS + 1) / Q_WORKERS)) + 30,
     # Durable progress lives in our tables; a redelivery only re-kicks a job.
     "max_attempts": 2,
-    "save_limit": 0,
+    # -1 keeps no successful task (0 would keep every one, forever); failed
+    # tasks are still kept, for the admin.
+    "save_limit": -1,
     "ack_failures": True,
     "catch_up": False,
     "label": "Background tasks",
@@ -293,11 +298,16 @@ IM_READ_TIMEOUT = envfloat("IM_READ_TIMEOUT", 10.0)
 IM_USERSIG_TTL = envint("IM_USERSIG_TTL", 86400)
 # Share of each API's documented rate that all workers together may use.
 IM_RATE_FRACTION = envfloat("IM_RATE_FRACTION", 0.9)
-# Concurrent batches one runner task keeps in flight.
-IM_CONCURRENCY = envint("IM_CONCURRENCY", 4)
+# Sender threads of each worker process's engine: calls it keeps in flight.
+IM_CONCURRENCY = envint("IM_CONCURRENCY", 8)
 IM_MAX_ATTEMPTS = envint("IM_MAX_ATTEMPTS", 5)
-IM_CLAIM_LEASE_SECONDS = envint("IM_CLAIM_LEASE_SECONDS", 60)
-IMPORT_SLICE_SECONDS = envint("IMPORT_SLICE_SECONDS", 60)
+# A claim's lease; renewed every quarter of it while a worker holds the claim.
+IM_CLAIM_LEASE_SECONDS = envint("IM_CLAIM_LEASE_SECONDS", 30)
+# Longest pause between two probes of a job waiting for IM to answer again.
+IM_OUTAGE_MAX_WAIT_SECONDS = envint("IM_OUTAGE_MAX_WAIT_SECONDS", 120)
+# Run the send engine in each django-q2 worker process (off: tasks only).
+IM_ENGINE = envbool("IM_ENGINE", True)
+PREPARE_SLICE_SECONDS = envint("PREPARE_SLICE_SECONDS", 60)
 CHECK_INTERVAL_MINUTES = envint("CHECK_INTERVAL_MINUTES", 10)
 
 UPLOAD_MAX_BYTES = envint("UPLOAD_MAX_BYTES", 200 * 1024 * 1024)

@@ -1,8 +1,9 @@
 """Fixtures for the pipeline: settings aimed at a sandbox, running jobs, real workers.
 
 - ``im_settings``: Django settings pointed at the function's ``sandbox``.
-- ``run_job(job, rounds=…)``: works a job in this process until it ends; an
-  upload's job still preparing is first prepared, as the worker's task would.
+- ``run_job(job, timeout=…)``: works a job with an engine in this process until
+  it is settled (or paused); an upload's job still preparing is first
+  prepared, as the worker's task would.
 - ``qcluster``: a factory starting real ``manage.py qcluster`` processes that
   share the test database and the sandbox; stopped (or killed) after the test.
 """
@@ -17,8 +18,9 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from accounts import runner, tasks
-from accounts.models import ACTIVE_JOB_STATUSES
+from accounts import tasks
+from accounts.models import JobStatus
+from accounts.pipeline.engine import Engine
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -33,25 +35,27 @@ def im_settings(settings, sandbox):
     return settings
 
 
+def job_ended(job):
+    job.refresh_from_db()
+    return job.settled or job.status == JobStatus.PAUSED
+
+
 @pytest.fixture
 def run_job():
-    def run(job, *, timeout=120, seconds=5):
+    def run(job, *, timeout=120):
         deadline = time.monotonic() + timeout
         job.refresh_from_db()
-        while (
-            job.options.get("preparing")
-            and "upload" in job.options
-            and time.monotonic() < deadline
-        ):
+        while job.preparing and "upload" in job.options:
+            if time.monotonic() > deadline:
+                break
             tasks.job_prepare(job.pk)
             job.refresh_from_db()
-        while time.monotonic() < deadline:
-            if not runner.job_run(job.pk, seconds=seconds):
-                job.refresh_from_db()
-                if job.status not in ACTIVE_JOB_STATUSES:
-                    return job
-            job.refresh_from_db()
-        raise AssertionError(f"job #{job.pk} did not end in {timeout}s: {job.status}")
+        Engine(only_jobs=[job.pk]).run(
+            until=lambda: job_ended(job) or time.monotonic() > deadline
+        )
+        if not job_ended(job):
+            raise AssertionError(f"job #{job.pk} did not end in {timeout}s: {job.status}")
+        return job
 
     return run
 
@@ -118,7 +122,6 @@ def qcluster(im_settings, sandbox, tmp_path):
             IM_CLAIM_LEASE_SECONDS=str(im_settings.IM_CLAIM_LEASE_SECONDS),
             IM_READ_TIMEOUT=str(im_settings.IM_READ_TIMEOUT),
             IM_RATE_FRACTION=str(im_settings.IM_RATE_FRACTION),
-            IMPORT_SLICE_SECONDS="20",
         )
         env.update({k: str(v) for k, v in env_overrides.items()})
         cluster = QCluster(env, tmp_path / f"qcluster-{len(started)}.log")

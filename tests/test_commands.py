@@ -114,10 +114,12 @@ def test_import_accounts_writes_in_chunks_and_stops_its_job_when_interrupted(
     assert "import_accounts stopped before it had read all of" in job.error_message
     assert "it was interrupted" in job.error_message
     assert "preparing" not in job.options
-    # The two chunks committed before Ctrl-C are settled, nothing left queued.
-    assert (job.total, job.failed) == (2000, 2000)
+    # The two chunks committed before Ctrl-C are settled, nothing left queued,
+    # and no account is failed for the interruption: they are pending again.
+    assert (job.total, job.cancelled, job.failed) == (2000, 2000, 0)
+    assert job.settled
     assert not JobItem.objects.filter(job=job, state=ItemState.QUEUED).exists()
-    assert TrackedAccount.objects.filter(state=AccountState.FAILED).count() == 2000
+    assert TrackedAccount.objects.filter(state=AccountState.PENDING).count() == 2000
 
 
 def test_import_accounts_killed_by_sigterm_leaves_no_job_preparing(tmp_path):
@@ -152,7 +154,7 @@ def test_import_accounts_killed_by_sigterm_leaves_no_job_preparing(tmp_path):
     job.refresh_from_db()
     assert job.status == JobStatus.STOPPED, err[-2000:]
     assert "it was interrupted" in job.error_message
-    assert 0 < job.total == job.failed < 300_000
+    assert 0 < job.total == job.cancelled < 300_000 and job.failed == 0
     assert not JobItem.objects.filter(state=ItemState.QUEUED).exists()
 
 

@@ -39,6 +39,7 @@ EXPECTED = {
     "job_failed_csv": {"GET": "302 403 200 200", "POST": "302 405 405 405"},
     "job_retry": {"GET": "302 405 405 405", "POST": "302 403 302 403"},
     "job_cancel": {"GET": "302 405 405 405", "POST": "302 403 302 403"},
+    "job_resume": {"GET": "302 405 405 405", "POST": "302 403 302 403"},
     # CSV uploads (the sample upload is the importer's own)
     "upload_new": {"GET": "302 403 200 403", "POST": "302 403 400 403"},
     "upload_preview": {"GET": "302 403 200 403", "POST": "302 403 405 403"},

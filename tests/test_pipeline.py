@@ -6,7 +6,8 @@ Transactional: the runner's threads use their own database connections.
 import pytest
 import requests
 
-from accounts import batches, runner, services
+from accounts import services
+from accounts.pipeline import claims, lifecycle
 from accounts.im import errors
 from accounts.models import (
     AccountState,
@@ -110,13 +111,22 @@ def test_it_stops_on_the_account_cap_and_fails_the_rest_with_70398(
     assert "account limit" in failed.first().last_error
 
 
-def test_it_stops_on_a_configuration_error(im_settings, sandbox, run_job):
+def test_a_configuration_error_pauses_the_job_and_fails_no_account(
+    im_settings, sandbox, run_job
+):
     im_settings.IM_SECRET_KEY = "not-the-key"
     job = run_job(start_import(300))
-    assert job.status == JobStatus.STOPPED
+    assert job.status == JobStatus.PAUSED
     assert job.error_code == 70009
-    assert job.failed == 300
+    assert (job.failed, job.succeeded) == (0, 0)
+    assert not TrackedAccount.objects.filter(state=AccountState.FAILED).exists()
+    assert set(JobItem.objects.values_list("state", flat=True)) == {ItemState.QUEUED}
     assert ApiCall.objects.filter(job=job).count() <= 2 * im_settings.IM_CONCURRENCY
+    im_settings.IM_SECRET_KEY = ""  # fixed
+    assert services.job_resume(job=job)
+    job = run_job(job)
+    assert (job.status, job.succeeded) == (JobStatus.DONE, 300)
+    assert AuditEvent.objects.filter(job_id=job.pk, action=AuditAction.JOB_RESUME)
 
 
 def test_reconciliation_finds_accounts_deleted_in_im(im_settings, sandbox, run_job):
@@ -165,10 +175,14 @@ def test_a_deleted_account_is_isolated_and_marked_invalid_with_70399(
 def test_retry_failed_starts_a_new_job_with_the_failed_accounts(
     im_settings, sandbox, run_job
 ):
-    im_settings.IM_SECRET_KEY = "wrong"
+    im_settings.IM_MAX_ATTEMPTS = 2
+    sandbox.set_faults(fail_accounts_rate=1.0)  # IM refuses every account
     first = run_job(start_import(120))
-    assert first.failed == 120
-    im_settings.IM_SECRET_KEY = ""
+    assert (first.status, first.failed) == (JobStatus.DONE_WITH_ERRORS, 120)
+    assert set(first.items.values_list("error_code", flat=True)) == {
+        errors.FAIL_ACCOUNTS
+    }
+    sandbox.set_faults(fail_accounts_rate=0.0)
     retry = run_job(services.job_retry_failed(job=first))
     assert retry.total == 120 and retry.status == JobStatus.DONE
     assert TrackedAccount.objects.filter(state=AccountState.IMPORTED).count() == 120
@@ -181,7 +195,7 @@ def test_cancel_sends_queued_accounts_back_to_pending(im_settings, sandbox):
     assert job.status == JobStatus.CANCELLED
     assert job.cancelled == 500
     assert TrackedAccount.objects.filter(state=AccountState.PENDING).count() == 500
-    assert not runner.job_run(job.pk)
+    assert job.settled and not lifecycle.open_items(job).exists()
     assert ApiCall.objects.count() == 0
     ended = AuditEvent.objects.get(job_id=job.pk, action=AuditAction.JOB_ENDED)
     assert (ended.result, ended.details["cancelled"]) == (JobStatus.CANCELLED, 500)
@@ -191,12 +205,11 @@ def test_an_expired_claim_is_settled_by_a_check_not_resent(
     im_settings, sandbox, run_job
 ):
     job = start_import(100)
-    batch = batches.claim(job, now=0)  # a claim that expired long ago
-    assert len(batch) == 100
-    # The worker "sent" the batch and died: IM has the accounts, we never heard.
-    _raw_call(
-        sandbox, "multiaccount_import", {"Accounts": [i.user_id for i in batch.items]}
-    )
+    # A claim that expired long ago: its worker sent the call and died, so
+    # IM has the accounts and we never heard.
+    (unit,) = claims.claim(job_id=job.pk, job_kind=job.kind, now=0)
+    assert len(unit.items) == 100
+    _raw_call(sandbox, "multiaccount_import", {"Accounts": unit.user_ids})
     job = run_job(job)
     assert job.status == JobStatus.DONE and job.succeeded == 100
     apis = list(ApiCall.objects.filter(job=job).values_list("api", flat=True))
@@ -244,16 +257,20 @@ def _raw_call(sandbox, api, body):
 
 def test_maintenance_settles_items_left_open_in_a_stopped_job(im_settings, sandbox):
     job = start_import(150)
-    batch = batches.claim(job, now=0)  # a worker held 100 when it died
-    batches.stop_job(job, 70398)
+    # A worker holds 100 under a live lease: the sweep leaves them to it.
+    (unit,) = claims.claim(job_id=job.pk, job_kind=job.kind)
+    lifecycle.stop(job.pk, code=70398)
+    lifecycle.sweep(job.pk)
     job.refresh_from_db()
-    assert (job.status, job.failed) == (JobStatus.STOPPED, 50)
-    assert JobItem.objects.filter(job=job, state=ItemState.RUNNING).count() == 100
+    assert (job.status, job.failed, job.settled) == (JobStatus.STOPPED, 50, False)
+    held = JobItem.objects.filter(job=job, claimed_until__isnull=False)
+    assert held.count() == 100 and not held.exclude(state=ItemState.QUEUED).exists()
+    held.update(claimed_until=1.0)  # the worker died: its lease ran out
     services.maintenance(reconcile=False)
     job.refresh_from_db()
-    assert job.failed == 150
-    assert not batches.open_items(job).exists()
-    assert len(batch) == 100
+    assert (job.failed, job.settled) == (150, True)
+    assert not lifecycle.open_items(job).exists()
+    assert len(unit.items) == 100
     assert set(TrackedAccount.objects.values_list("state", flat=True)) == {
         AccountState.FAILED
     }

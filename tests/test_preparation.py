@@ -7,7 +7,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db.models import Count
 from django.utils import timezone
 
-from accounts import batches, preparation, runner, services, tasks, uploads
+from accounts import preparation, services, tasks, uploads
+from accounts.pipeline import lifecycle
 from accounts.models import (
     AccountState,
     AuditAction,
@@ -136,21 +137,21 @@ def test_two_preparations_of_one_job_never_write_the_same_chunk():
     assert job.total == 3000 == JobItem.objects.filter(job=job).count()
 
 
-def test_a_preparing_job_is_never_finished_nor_worked_by_a_runner():
+def test_a_preparing_job_is_sent_but_never_finished_before_its_last_row():
     job = services.job_prepare_create(source=JobSource.CSV, label="big.csv")
     preparation.job_fill(job, iter(rows(1000)), deadline=0)
-    assert not runner.job_run(job.pk)
     job.refresh_from_db()
-    assert (job.status, job.started_at) == (JobStatus.QUEUED, None)
-    # Were a runner to work it anyway and settle every item so far, the job
-    # would still not be done: more items are on their way.
-    ImportJob.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING)
+    assert (job.status, job.total) == (JobStatus.QUEUED, 1000)
+    # Its items may be sent at once; were all of them answered, the job would
+    # still not be done: more items are on their way.
+    ImportJob.objects.filter(pk=job.pk).update(
+        status=JobStatus.RUNNING, succeeded=1000
+    )
     JobItem.objects.filter(job=job).update(state=ItemState.SUCCEEDED)
-    assert not batches.open_items(job).exists()
-    assert batches.finish_if_done(job) is False
+    assert not lifecycle.open_items(job).exists()
+    assert lifecycle.settle_if_complete(job.pk) is False
     job.refresh_from_db()
-    assert job.status == JobStatus.RUNNING
-    assert runner.resume_stale_jobs(stale_after=-1) == []
+    assert (job.status, job.finished_at) == (JobStatus.RUNNING, None)
 
 
 def test_maintenance_requeues_a_stalled_upload_preparation(monkeypatch):
@@ -171,23 +172,21 @@ def test_maintenance_requeues_a_stalled_upload_preparation(monkeypatch):
     assert Upload.objects.get().stored_name  # the file stays for the task
 
 
-def test_maintenance_stops_a_stale_command_preparation_and_settles_it():
+def test_maintenance_ends_a_dead_command_preparation_and_keeps_its_rows():
     job = services.job_prepare_create(source=JobSource.COMMAND, label="big.csv")
     preparation.job_fill(job, iter(rows(2500)), deadline=0)
     long_ago = timezone.now() - timedelta(hours=1)
     ImportJob.objects.filter(pk=job.pk).update(heartbeat_at=long_ago)
     assert services.maintenance(reconcile=False) == ([], None)
     job.refresh_from_db()
-    assert job.status == JobStatus.STOPPED
-    assert job.error_message == services.COMMAND_DIED
-    assert (job.total, job.failed) == (1000, 1000)
-    assert not batches.open_items(job).exists()
+    # What it queued is still sent: nothing failed for its command's death.
+    assert job.status == JobStatus.QUEUED and job.is_active
+    assert job.options["prepare_note"] == services.COMMAND_DIED
     assert "preparing" not in job.options
-    account = TrackedAccount.objects.first()
-    assert (account.state, account.last_error) == (
-        AccountState.FAILED,
-        services.COMMAND_DIED,
-    )
+    assert (job.total, job.failed) == (1000, 0)
+    assert set(TrackedAccount.objects.values_list("state", flat=True)) == {
+        AccountState.QUEUED
+    }
 
 
 def test_cancelling_a_preparing_job_stops_its_preparation(settings):
@@ -215,16 +214,17 @@ def test_the_rows_of_a_job_are_read_in_slices(monkeypatch, settings):
         services, "async_task", lambda func, *args, **kw: queued.append((func, args))
     )
     _, job = confirmed_upload(3500)
-    settings.IMPORT_SLICE_SECONDS = 1e-9
+    settings.PREPARE_SLICE_SECONDS = 1e-9
     slices = 0
     while job.options.get("preparing"):
         queued.clear()
         tasks.job_prepare(job.pk)
         job.refresh_from_db()
         slices += 1
-    assert slices == 4  # 1000 rows a slice here; the last one starts the job
+        if job.options.get("preparing"):  # each slice queues the next
+            assert queued == [("accounts.tasks.job_prepare", (job.pk,))]
+    assert slices == 4  # 1000 rows a slice here
     assert job.total == 3500
-    assert [func for func, _ in queued] == ["accounts.tasks.job_run"] * 2
 
 
 def test_the_synchronous_path_keeps_one_transaction_and_no_empty_job():
@@ -243,14 +243,14 @@ def test_the_synchronous_path_keeps_one_transaction_and_no_empty_job():
 
 
 def test_a_big_job_is_swept_a_chunk_per_transaction(monkeypatch):
-    monkeypatch.setattr(batches, "SWEEP_CHUNK", 300)
-    real_chunk, chunks = batches._sweep_chunk, []
+    monkeypatch.setattr(lifecycle, "SWEEP_CHUNK", 300)
+    real_chunk, chunks = lifecycle._sweep_chunk, []
 
     def counted(*args):
         chunks.append(real_chunk(*args))
         return chunks[-1]
 
-    monkeypatch.setattr(batches, "_sweep_chunk", counted)
+    monkeypatch.setattr(lifecycle, "_sweep_chunk", counted)
     job, _ = services.accounts_import_rows(rows=rows(1000), source=JobSource.ADMIN)
     assert services.job_cancel(job=job)
     assert chunks == [300, 300, 300, 100]
@@ -262,8 +262,8 @@ def test_a_big_job_is_swept_a_chunk_per_transaction(monkeypatch):
 
 def test_maintenance_finishes_a_sweep_whose_process_died(monkeypatch):
     job, _ = services.accounts_import_rows(rows=rows(700), source=JobSource.ADMIN)
-    monkeypatch.setattr(batches, "SWEEP_CHUNK", 300)
-    real_chunk, calls = batches._sweep_chunk, []
+    monkeypatch.setattr(lifecycle, "SWEEP_CHUNK", 300)
+    real_chunk, calls = lifecycle._sweep_chunk, []
 
     def dies_after_one_chunk(*args):
         calls.append(1)
@@ -271,13 +271,13 @@ def test_maintenance_finishes_a_sweep_whose_process_died(monkeypatch):
             raise Crash
         return real_chunk(*args)
 
-    monkeypatch.setattr(batches, "_sweep_chunk", dies_after_one_chunk)
+    monkeypatch.setattr(lifecycle, "_sweep_chunk", dies_after_one_chunk)
     with pytest.raises(Crash):
         services.job_cancel(job=job)
     job.refresh_from_db()
     assert (job.status, job.cancelled) == (JobStatus.CANCELLED, 300)
     assert not AuditEvent.objects.filter(action=AuditAction.JOB_ENDED).exists()
-    monkeypatch.setattr(batches, "_sweep_chunk", real_chunk)
+    monkeypatch.setattr(lifecycle, "_sweep_chunk", real_chunk)
     services.maintenance(reconcile=False)
     job.refresh_from_db()
     assert (job.cancelled, job.remaining) == (700, 0)

@@ -115,12 +115,13 @@ def full_run(browser, run_job, settings):
     ids = list(TrackedAccount.objects.values_list("pk", flat=True))
     admin_action(browser, "check_selected", ids, run_job)
 
-    # A wrong IM key: the job stops; the right key again: it works.
+    # A wrong IM key: the job pauses; the right key again and resumed: it works.
     settings.IM_SECRET_KEY = WRONG_KEY
-    stopped = admin_action(browser, "import_selected", ids[:3], run_job)
-    assert stopped.status == JobStatus.STOPPED and stopped.error_code
+    paused = admin_action(browser, "import_selected", ids[:3], run_job)
+    assert paused.status == JobStatus.PAUSED and paused.error_code
     settings.IM_SECRET_KEY = ""
-    fixed = admin_action(browser, "import_selected", ids[:3], run_job)
+    browser.post("importer", f"/jobs/{paused.pk}/resume/")
+    fixed = run_job(paused)
     assert fixed.status == JobStatus.DONE
 
     # Exports, the audit pages and every other page.
@@ -128,7 +129,7 @@ def full_run(browser, run_job, settings):
         browser.get("auditor", url)
     for job in ImportJob.objects.all():
         browser.get("auditor", f"/audit/jobs/{job.pk}/calls.csv")
-    return stopped
+    return paused
 
 
 def admin_action(browser, action, ids, run_job):

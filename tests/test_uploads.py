@@ -14,7 +14,8 @@ from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from accounts import batches, preparation, runner, services, tasks, uploads
+from accounts import preparation, services, tasks, uploads
+from accounts.pipeline import lifecycle
 from accounts.models import (
     AccountState,
     AuditAction,
@@ -434,9 +435,9 @@ def test_a_file_gone_before_its_preparation_stops_the_job_with_a_message(
     assert (rejected.actor, rejected.job_id) == (admin, job.pk)
     ended = AuditEvent.objects.get(action=AuditAction.JOB_ENDED)
     assert ended.result == JobStatus.STOPPED
-    # Nothing stuck: maintenance finds nothing to resume, runners nothing to do.
+    # Nothing stuck: maintenance finds nothing to resume, nothing is open.
     assert services.maintenance(reconcile=False) == ([], None)
-    assert not runner.job_run(job.pk)
+    assert job.settled and not lifecycle.open_items(job).exists()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -450,13 +451,11 @@ def test_a_file_unreadable_half_way_stops_the_job_and_settles_its_items(
     job = prepare(job)
     assert job.status == JobStatus.STOPPED
     assert "more than 250 rows" in job.error_message
-    # The two chunks written before are settled, not left queued.
-    assert (job.total, job.failed) == (200, 200)
-    assert not batches.open_items(job).exists()
-    failed = TrackedAccount.objects.filter(state=AccountState.FAILED)
-    assert failed.count() == 200
-    assert "more than 250 rows" in failed.first().last_error
-    assert "more than 250 rows" in JobItem.objects.first().error_message
+    # The two chunks written before are settled, not left queued, and none of
+    # their accounts is failed for it: they are pending, to be sent again.
+    assert (job.total, job.cancelled, job.failed) == (200, 200, 0)
+    assert job.settled and not lifecycle.open_items(job).exists()
+    assert TrackedAccount.objects.filter(state=AccountState.PENDING).count() == 200
     upload.refresh_from_db()
     assert upload.status == UploadStatus.REJECTED
     assert stored_files(upload_dir) == []

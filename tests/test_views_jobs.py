@@ -5,9 +5,11 @@ import io
 import re
 
 import pytest
+from django.utils import timezone
 
 from accounts import services
 from accounts.models import (
+    FINAL_JOB_STATUSES,
     AccountState,
     ApiCall,
     AuditAction,
@@ -26,7 +28,12 @@ pytestmark = pytest.mark.django_db
 
 
 def job_with_items(states, **fields):
-    """A job with one account per entry of ``states`` (item state, error code)."""
+    """A job with one account per entry of ``states`` (item state, error code).
+
+    A job given a final status is settled too (``finished_at``), as jobs are.
+    """
+    if fields.get("status") in FINAL_JOB_STATUSES:
+        fields.setdefault("finished_at", timezone.now())
     job = ImportJob.objects.create(source=JobSource.CSV, total=len(states), **fields)
     for n, (state, code) in enumerate(states):
         account_state = {
@@ -345,7 +352,7 @@ def test_it_says_a_job_is_still_reading_its_file(importer):
         options={"preparing": True, "prepared_rows": 4000},
     )
     text = importer.get(f"/jobs/{job.pk}/").content.decode()
-    assert "Reading team.csv: 4000 valid rows read" in text
+    assert "Reading team.csv: <span id=\"job-prepared-rows\">4,000</span> rows read" in text
 
 
 def test_it_shows_why_a_job_stopped_without_an_im_code(importer):

@@ -102,7 +102,12 @@ class CallRecord:
 @dataclass
 class ImportResult:
     fail_accounts: list
-    call: CallRecord
+    calls: list  # every request this call took: one, or two after a renewal
+
+    @property
+    def call(self):
+        """The request that got the answer."""
+        return self.calls[-1]
 
     @property
     def ok(self):
@@ -120,7 +125,12 @@ class ItemResult:
 @dataclass
 class ItemsResult:
     items: list
-    call: CallRecord
+    calls: list  # every request this call took: one, or two after a renewal
+
+    @property
+    def call(self):
+        """The request that got the answer."""
+        return self.calls[-1]
 
     def by_user_id(self):
         return {item.user_id: item for item in self.items}
@@ -185,8 +195,8 @@ class ImClient:
             body["Nick"] = nick
         if face_url:
             body["FaceUrl"] = face_url
-        data, call = self._post("account_import", body, [body["UserID"]])
-        return ImportResult([], call)
+        data, calls = self._post("account_import", body, [body["UserID"]])
+        return ImportResult([], calls)
 
     def multiaccount_import(self, accounts, *, old_form=False):
         """Import 1-100 accounts (multiaccount_import page).
@@ -204,38 +214,49 @@ class ImClient:
         else:
             pairs = zip(items, ids, strict=True)
             body = {"AccountList": [_account_entry(i, u) for i, u in pairs]}
-        data, call = self._post("multiaccount_import", body, ids)
+        data, calls = self._post("multiaccount_import", body, ids)
         fail = [str(u) for u in data.get("FailAccounts") or []]
-        call.fail_accounts = fail
-        return ImportResult(fail, call)
+        calls[-1].fail_accounts = fail
+        return ImportResult(fail, calls)
 
     def account_check(self, user_ids):
         """Query 1-100 accounts' AccountStatus (account_check page)."""
         ids = _user_ids(user_ids)
         _check_count("account_check", len(ids))
         body = {"CheckItem": [{"UserID": u} for u in ids]}
-        data, call = self._post("account_check", body, ids)
-        return ItemsResult(_items(data, with_status=True), call)
+        data, calls = self._post("account_check", body, ids)
+        return ItemsResult(_items(data, with_status=True), calls)
 
     def account_delete(self, user_ids):
         """Delete 1-100 accounts (account_delete page); unknown ones answer 70107."""
         ids = _user_ids(user_ids)
         _check_count("account_delete", len(ids))
         body = {"DeleteItem": [{"UserID": u} for u in ids]}
-        data, call = self._post("account_delete", body, ids)
-        return ItemsResult(_items(data, with_status=False), call)
+        data, calls = self._post("account_delete", body, ids)
+        return ItemsResult(_items(data, with_status=False), calls)
 
     # -- transport ---------------------------------------------------------
 
     def _post(self, api, body, user_ids):
+        """``(data, [CallRecord, ...])``: the answer and every request it took.
+
+        Errors carry the same list in ``calls``, so no request goes unrecorded.
+        """
         try:
-            return self._post_once(api, body, user_ids)
+            data, call = self._post_once(api, body, user_ids)
+            return data, [call]
         except errors.ConfigurationError as exc:
             if exc.code not in errors.RENEWABLE_SIGNATURE_CODES:
                 raise
-            # An expired or invalidated UserSig: make a new one and send once more.
-            self._sig.invalidate()
-            return self._post_once(api, body, user_ids)
+            first = exc.call
+        # An expired or invalidated UserSig: make a new one and send once more.
+        self._sig.invalidate()
+        try:
+            data, call = self._post_once(api, body, user_ids)
+        except errors.ImError as exc:
+            exc.calls = [first, *exc.calls]
+            raise
+        return data, [first, call]
 
     def _post_once(self, api, body, user_ids):
         call = CallRecord(api=api, user_ids=list(user_ids), started_at=time.time())

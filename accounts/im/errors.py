@@ -158,8 +158,15 @@ class ImError(Exception):
         self.code = code
         self.info = redact(info)
         self.api = api
-        self.call = call  # the CallRecord of the request, for the audit trail
+        # The CallRecords of the requests, for the audit trail: one, or two
+        # when a renewed UserSig was tried after the first was refused.
+        self.calls = [call] if call is not None else []
         super().__init__(f"{api}: {code} {self.info}".strip())
+
+    @property
+    def call(self):
+        """The record of the request that got this answer, or None."""
+        return self.calls[-1] if self.calls else None
 
     @property
     def sentence(self):

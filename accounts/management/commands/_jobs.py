@@ -5,6 +5,7 @@ import json
 from django.core.management.base import CommandError
 
 from accounts import selectors
+from accounts.models import JobStatus
 
 
 def add_wait_arguments(parser):
@@ -18,10 +19,25 @@ def add_wait_arguments(parser):
 
 
 def report(command, job, options, extra=None):
-    """Print the job's id, then (with --wait) its final counts; JSON with --json."""
+    """Print the job's id, then (with --wait) its final counts; JSON with --json.
+
+    While waiting, a job that waits for IM says so (once per change) on stderr.
+    A job that is paused (its settings need fixing) ends the wait with exit
+    code 3 and a sentence saying what to do.
+    """
     if options["wait"]:
+        said = {"text": ""}
+
+        def progress(current):
+            text = selectors.job_waiting_text(current)
+            if text != said["text"]:
+                said["text"] = text
+                command.stderr.write(f"Job #{current.pk}: {text or 'sending again'}")
+
         try:
-            job = selectors.job_wait(job, timeout=options["timeout"])
+            job = selectors.job_wait(
+                job, timeout=options["timeout"], on_progress=progress
+            )
         except TimeoutError as exc:
             raise CommandError(
                 f"{exc}; is a worker running (manage.py qcluster)?"
@@ -34,8 +50,14 @@ def report(command, job, options, extra=None):
     result.update(extra or {})
     if options["json"]:
         command.stdout.write(json.dumps(result))
-        return
-    command.stdout.write(f"Job #{job.pk} ({job.kind}): {job.status}")
-    for key, value in result.items():
-        if key not in ("job", "kind", "status"):
-            command.stdout.write(f"  {key}: {value}")
+    else:
+        command.stdout.write(f"Job #{job.pk} ({job.kind}): {job.status}")
+        for key, value in result.items():
+            if key not in ("job", "kind", "status"):
+                command.stdout.write(f"  {key}: {value}")
+    if options["wait"] and job.status == JobStatus.PAUSED:
+        raise CommandError(
+            f"Job #{job.pk} is paused: {job.error_sentence or job.error_message} "
+            f"Fix it, then run: manage.py resume_job {job.pk} --wait",
+            returncode=3,
+        )

@@ -1,13 +1,16 @@
+import hashlib
 import signal
 import threading
+import time
 from contextlib import contextmanager
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts import services
+from accounts import owners, services
 from accounts.csv_reader import ENCODINGS, CsvFormatError, open_csv
 from accounts.models import JobSource
+from accounts.pipeline.db import StillLocked
 from accounts.preparation import PreparationEnded
 
 from ._jobs import add_wait_arguments, report
@@ -18,9 +21,10 @@ SHOWN_ERRORS = 50
 class Command(BaseCommand):
     help = (
         "Queue one import job from a CSV with a UserID column and optional Nick and "
-        "FaceUrl columns. Invalid rows are skipped and reported with their line "
-        "numbers. The whole file is read once before anything is written, so a "
-        "file that cannot be read changes nothing."
+        "FaceUrl columns. The file is checked to be readable as a whole before "
+        "anything is written; sending begins with its first rows. Invalid rows "
+        "are skipped and reported with their line numbers. A run of the same file "
+        "after one that was killed continues that run's job."
     )
 
     def add_arguments(self, parser):
@@ -34,19 +38,38 @@ class Command(BaseCommand):
         add_wait_arguments(parser)
 
     def handle(self, *args, path, **options):
-        errors, count = self._check(path, options["encoding"])
-        for row in errors:
-            self.stderr.write(f"line {row.line}: {row.error}")
-        if count > len(errors):
-            self.stderr.write(f"… and {count - len(errors)} more invalid rows")
-        job = services.job_prepare_create(
-            source=JobSource.COMMAND,
-            label=path[-255:],
-            options={"reimport": options["reimport"]},
+        started = time.monotonic()
+        digest, rows = self._check(path, options["encoding"])
+        job = services.command_job_to_continue(
+            path=path, sha256=digest, reimport=options["reimport"]
         )
-        self._fill(job, path, options["encoding"])
+        if job is not None:
+            self.stderr.write(
+                f"Continuing job #{job.pk}: an earlier run of this command on the "
+                "same file did not finish (its process is gone)."
+            )
+        else:
+            job = services.job_prepare_create(
+                source=JobSource.COMMAND,
+                label=path[-255:],
+                options={
+                    "reimport": options["reimport"],
+                    "file_sha256": digest,
+                    "owner": owners.owner_record(),
+                },
+            )
+        if options["wait"]:
+            self.stderr.write(
+                f"Job #{job.pk}: reading {rows:,} rows; sending begins now"
+            )
+        invalid = self._fill(job, path, options["encoding"])
         job.refresh_from_db()
-        extra = {"invalid_rows": count, **_found(job.options.get("summary", {}))}
+        if options["wait"]:
+            seconds = time.monotonic() - started
+            self.stderr.write(
+                f"Job #{job.pk}: read the whole file in {seconds:.1f} s; sending the rest"
+            )
+        extra = {"invalid_rows": invalid, **_found(job.options.get("summary", {}))}
         if not job.total:
             self.stdout.write(
                 "Nothing to import: every valid row is already imported "
@@ -56,46 +79,44 @@ class Command(BaseCommand):
         report(self, job, options, extra)
 
     def _check(self, path, encoding):
-        """Read the whole file once; return (the first invalid rows, their count).
+        """Check the whole file can be read; return (its SHA-256, its data rows).
 
         Raises CommandError for a file that cannot be read, before anything is
-        written: a bad byte on the last line refuses the whole file.
+        written: a bad byte on the last line refuses the whole file. Rows are
+        not validated here (invalid ones are skipped and reported while the
+        file is read into the job).
         """
-        errors, count = [], 0
         try:
             with open(path, "rb") as stream:
+                digest = hashlib.file_digest(stream, "sha256").hexdigest()
+                stream.seek(0)
                 reader = open_csv(
                     stream, encoding=encoding, max_rows=settings.UPLOAD_MAX_ROWS
                 )
                 if reader.unknown_columns:
                     ignored = ", ".join(reader.unknown_columns)
                     self.stderr.write(f"ignored columns: {ignored}")
-                for row in reader:
-                    if row.error:
-                        count += 1
-                        if len(errors) < SHOWN_ERRORS:
-                            errors.append(row)
+                return digest, reader.scan()
         except OSError as exc:
             raise CommandError(f"Cannot read {path}: {exc.strerror}.") from None
         except CsvFormatError as exc:
             raise CommandError(f"{path}: {exc}") from None
-        return errors, count
 
     def _fill(self, job, path, encoding):
-        """Fill ``job`` from the file in short transactions, then start it.
+        """Fill ``job`` from the file in short transactions; the invalid row count.
 
-        On any failure or interruption (Ctrl-C, SIGTERM) the job is stopped with
-        a sentence saying why, and its queued items fail: nothing is left
-        preparing. A SIGKILL leaves it to the scheduled maintenance, which
-        stops it the same way once its heartbeat is stale.
+        On a failure or an interruption (Ctrl-C, SIGTERM) the job is stopped
+        with a sentence saying why: what it had queued goes back to pending,
+        nothing is marked failed. A SIGKILL leaves it to a rerun of the command
+        (which continues the job) or to the scheduled maintenance.
         """
+        invalid = InvalidRows()
         try:
             with open(path, "rb") as stream, _terminate_as_interrupt():
                 reader = open_csv(
                     stream, encoding=encoding, max_rows=settings.UPLOAD_MAX_ROWS
                 )
-                rows = (row.as_account() for row in reader if not row.error)
-                services.job_prepare_rows(job=job, rows=rows)
+                services.job_prepare_rows(job=job, rows=invalid.filter(reader))
         except PreparationEnded:
             job.refresh_from_db()
             raise CommandError(
@@ -103,19 +124,48 @@ class Command(BaseCommand):
                 "being read; nothing more was queued."
             ) from None
         except BaseException as exc:
-            reason = _describe(exc)
-            services.job_prepare_stop(
-                job=job,
-                message=(
-                    f"import_accounts stopped before it had read all of {path}: "
-                    f"{reason} The accounts it had queued are marked failed; "
-                    "run the command again."
-                )[:500],
-            )
-            if isinstance(exc, (OSError, CsvFormatError)):
-                message = f"{path}: {reason} Job #{job.pk} is stopped."
-                raise CommandError(message) from None
+            self._stop(job, path, exc)
             raise
+        finally:
+            invalid.print(self.stderr)
+        return invalid.count
+
+    def _stop(self, job, path, exc):
+        reason = _describe(exc)
+        message = (
+            f"import_accounts stopped before it had read all of {path}: {reason} "
+            "The accounts it had queued and not yet sent are back to pending; "
+            "run the command again."
+        )
+        try:
+            services.job_prepare_stop(job=job, message=message[:500])
+        except StillLocked:
+            pass  # the maintenance ends it once the database can be written
+        if isinstance(exc, (OSError, CsvFormatError, StillLocked)):
+            raise CommandError(f"{path}: {reason} Job #{job.pk} is stopped.") from None
+
+
+class InvalidRows:
+    """The invalid rows met while reading: counted, the first few kept to show."""
+
+    def __init__(self):
+        self.count, self.shown = 0, []
+
+    def filter(self, reader):
+        """The valid rows of ``reader`` as account dicts; the others are kept."""
+        for row in reader:
+            if not row.error:
+                yield row.as_account()
+                continue
+            self.count += 1
+            if len(self.shown) < SHOWN_ERRORS:
+                self.shown.append(row)
+
+    def print(self, stream):
+        for row in self.shown:
+            stream.write(f"line {row.line}: {row.error}")
+        if self.count > len(self.shown):
+            stream.write(f"… and {self.count - len(self.shown)} more invalid rows")
 
 
 def _found(summary):
@@ -127,6 +177,8 @@ def _found(summary):
 def _describe(exc):
     if isinstance(exc, KeyboardInterrupt):
         return "it was interrupted."
+    if isinstance(exc, StillLocked):
+        return "the database stayed locked for too long; try again later."
     if isinstance(exc, OSError):
         return f"the file could not be read ({exc.strerror or exc})."
     if isinstance(exc, CsvFormatError):

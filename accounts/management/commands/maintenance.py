@@ -5,8 +5,10 @@ from accounts import services
 
 class Command(BaseCommand):
     help = (
-        "Run the scheduled upkeep now: restart runners of stalled jobs (claims of a "
-        "killed worker are released) and reconcile uncertain accounts."
+        "Run the scheduled upkeep now: resume stalled preparations of uploads, end "
+        "those of a command that died, settle stopped jobs, drop stale uploads and "
+        "reconcile uncertain accounts. (Jobs themselves need no restart: every "
+        "worker takes over a dead one's claims once they expire.)"
     )
 
     def add_arguments(self, parser):
@@ -14,6 +16,6 @@ class Command(BaseCommand):
 
     def handle(self, *args, no_reconcile, **options):
         resumed, check = services.maintenance(reconcile=not no_reconcile)
-        self.stdout.write(f"resumed jobs: {resumed or 'none'}")
+        self.stdout.write(f"resumed preparations: {resumed or 'none'}")
         if check:
             self.stdout.write(f"check job #{check.pk} queued ({check.total} accounts)")

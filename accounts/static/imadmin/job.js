@@ -1,5 +1,6 @@
 // Keeps a job page's progress live: polls progress.json about once a second
-// while the job is queued or running, and updates the counts and the bar in place.
+// until the job has settled (its counts final), and updates the counts, the
+// bar and the notices (reading, waiting for IM, paused) in place.
 (function () {
   "use strict";
   var root = document.getElementById("job-progress");
@@ -20,6 +21,10 @@
 
   function number(value) {
     return value === null || value === undefined ? "—" : Number(value).toLocaleString("en-US");
+  }
+
+  function capitalised(text) {
+    return text.charAt(0).toUpperCase() + text.slice(1);
   }
 
   function show(selector, visible) {
@@ -50,10 +55,19 @@
       }
     });
     if (progress.error_code !== null) {
+      setText("job-error-verb", progress.paused ? "Paused" : "Stopped");
       setText("job-error-code", String(progress.error_code));
       setText("job-error-sentence", progress.error_sentence);
-      show("#job-error", true);
     }
+    show("#job-error", progress.error_code !== null);
+    show("#job-paused", progress.paused);
+    setText("job-prepared-rows", number(progress.prepared_rows));
+    show("#job-reading", progress.preparing);
+    if (progress.waiting) {
+      setText("job-waiting", capitalised(progress.waiting) +
+        ". No account is failed while IM is not answering; the job goes on by itself once it answers.");
+    }
+    show("#job-waiting", Boolean(progress.waiting));
     show("[data-while-active]", progress.active);
     show("[data-when-failed]", !progress.active && progress.failed > 0);
     show("#job-ended-note", !progress.active);
