@@ -67,22 +67,21 @@ def update_by_ids(model, ids, changes, *, where="", params=()):
         return cursor.rowcount
 
 
-def insert_rows(model, fields, rows, *, return_ids=False, skip_conflicts=False):
+def insert_rows(model, fields, rows, *, returning=(), skip_conflicts=False):
     """INSERT ``rows`` (value tuples) of ``fields`` (field names), many a statement.
 
     Django's bulk_create prepares every value of every field through the model
     (measured ~170 µs a row); imports of a million rows need plain SQL. A
     multi-row VALUES list is also twice as fast as executemany on SQLite; on
     PostgreSQL all rows go as one JSON parameter. Values must already be
-    database-ready, except those of
-    DateTimeFields: each distinct datetime there is adapted once per call (a
-    chunk usually shares one timestamp; adapting every value was 30% of an
-    import's time).
+    database-ready, except those of DateTimeFields: each distinct datetime
+    there is adapted once per call (a chunk usually shares one timestamp;
+    adapting every value was 30% of an import's time).
 
-    With ``return_ids``, returns the new rows' ids (in no particular order),
-    or None on a database without INSERT … RETURNING (SQLite before 3.35).
+    Returns the ``returning`` columns (field names) of the rows inserted, as
+    tuples, in no particular order (INSERT … RETURNING: SQLite 3.35 or later).
     With ``skip_conflicts``, a row that would break a unique constraint is
-    left out (ON CONFLICT DO NOTHING), and so are its ids.
+    left out (ON CONFLICT DO NOTHING), and from what is returned.
     """
     meta = model._meta
     stamps = [
@@ -90,10 +89,9 @@ def insert_rows(model, fields, rows, *, return_ids=False, skip_conflicts=False):
         for index, name in enumerate(fields)
         if isinstance(meta.get_field(name), models.DateTimeField)
     ]
-    returning = return_ids and connection.features.can_return_rows_from_bulk_insert
-    tail = (" ON CONFLICT DO NOTHING" if skip_conflicts else "") + (
-        " RETURNING id" if returning else ""
-    )
+    tail = " ON CONFLICT DO NOTHING" if skip_conflicts else ""
+    if returning:
+        tail += f" RETURNING {columns(model, returning)}"
     head = f"INSERT INTO {table(model)} ({columns(model, fields)})"
     if connection.vendor == "postgresql":
         # The rows as one JSON document: json.dumps is C and the server parses
@@ -106,21 +104,21 @@ def insert_rows(model, fields, rows, *, return_ids=False, skip_conflicts=False):
         sql = f"{head} SELECT {casts} FROM json_array_elements(%s::json) r{tail}"
         with connection.cursor() as cursor:
             cursor.execute(sql, [_json_rows(rows, stamps)])
-            return [row[0] for row in cursor.fetchall()] if returning else None
+            return cursor.fetchall() if returning else []
     rows = _adapt_columns(rows, stamps) if stamps else list(rows)
     size = max(1, min(500, max_params() // len(fields)))
     mark = f"({', '.join(['%s'] * len(fields))})"
-    statements = [
-        (f"{head} VALUES {', '.join([mark] * len(part))}{tail}", part)
-        for part in (rows[i : i + size] for i in range(0, len(rows), size))
-    ]
-    ids = []
+    found = []
     with connection.cursor() as cursor:
-        for sql, part in statements:
-            cursor.execute(sql, [value for row in part for value in row])
+        for start in range(0, len(rows), size):
+            part = rows[start : start + size]
+            cursor.execute(
+                f"{head} VALUES {', '.join([mark] * len(part))}{tail}",
+                [value for row in part for value in row],
+            )
             if returning:
-                ids += [row[0] for row in cursor.fetchall()]
-    return ids if returning else None
+                found += cursor.fetchall()
+    return found
 
 
 def _json_rows(rows, stamps):

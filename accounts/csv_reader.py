@@ -1,9 +1,10 @@
 """Reading account CSVs: bytes in, rows and row errors out. No database, no HTTP.
 
-Streams the file (memory grows only with the set of UserIDs seen, for the
-duplicate check), accepts UTF-8 with or without BOM and GB18030 (what Excel
-writes on a Chinese-language Windows), CRLF or LF, quoted fields with commas
-and newlines, and header names in any case.
+Streams the file (with ``find_duplicates``, memory grows with the set of
+UserIDs seen; an import finds them in the database instead), accepts UTF-8
+with or without BOM and GB18030 (what Excel writes on a Chinese-language
+Windows), CRLF or LF, quoted fields with commas and newlines, and header names
+in any case.
 """
 
 import codecs
@@ -42,7 +43,12 @@ class Row:
     error: str = ""
 
     def as_account(self):
-        return {"user_id": self.user_id, "nick": self.nick, "face_url": self.face_url}
+        return {
+            "user_id": self.user_id,
+            "nick": self.nick,
+            "face_url": self.face_url,
+            "line": self.line,
+        }
 
 
 @dataclass
@@ -52,6 +58,7 @@ class CsvReader:
     text: io.TextIOBase
     encoding: str
     max_rows: int | None = None
+    find_duplicates: bool = True  # mark a UserID's later rows "Duplicate of line N"
     columns: dict = field(default_factory=dict)  # field -> column index
     unknown_columns: list = field(default_factory=list)
     _indexes: tuple | None = field(default=None, init=False, repr=False)
@@ -108,7 +115,7 @@ class CsvReader:
         seen = {}
         for line, values in self._data_records():
             row = self._row(line, values)
-            if not row.error:
+            if not row.error and self.find_duplicates:
                 first = seen.setdefault(row.user_id, line)
                 if first != line:
                     row.error = f"Duplicate of line {first}."
@@ -159,7 +166,7 @@ class CsvReader:
             )
 
 
-def open_csv(stream, *, encoding="auto", max_rows=None):
+def open_csv(stream, *, encoding="auto", max_rows=None, find_duplicates=True):
     """A CsvReader over a binary ``stream``; CsvFormatError for an unreadable file."""
     if encoding not in ENCODINGS:
         raise CsvFormatError(f"Unknown encoding {encoding!r}.")
@@ -178,7 +185,12 @@ def open_csv(stream, *, encoding="auto", max_rows=None):
     text = io.TextIOWrapper(
         stream, encoding=codec, errors="surrogateescape", newline=""
     )
-    return CsvReader(text=text, encoding=chosen, max_rows=max_rows)
+    return CsvReader(
+        text=text,
+        encoding=chosen,
+        max_rows=max_rows,
+        find_duplicates=find_duplicates,
+    )
 
 
 def _detect(sample):

@@ -256,6 +256,7 @@ class JobItem(models.Model):
     error_code = models.IntegerField(null=True, blank=True)
     error_message = models.CharField(max_length=500, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+    line = models.PositiveIntegerField(null=True, blank=True)  # in the job's file
 
     class Meta:
         constraints = [

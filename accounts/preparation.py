@@ -23,7 +23,7 @@ from django.db import connection
 from django.db.models import F
 from django.utils import timezone
 
-from .bulk_sql import columns, id_list, insert_rows, select_in, table, update_by_ids
+from .bulk_sql import columns, insert_rows, select_in, table, update_by_ids
 from .models import (
     ACTIVE_JOB_STATUSES,
     AccountState,
@@ -67,6 +67,7 @@ class RowsSummary:
     unchanged: int = 0  # already imported, same profile: not sent again
     busy: int = 0  # queued or importing in another job: left to that job
     resend: int = 0  # known, not imported yet (pending, failed, invalid)
+    duplicates: int = 0  # a UserID already on an earlier line: left out
 
     @property
     def queued(self):
@@ -82,12 +83,15 @@ class RowsSummary:
 # -- one job, chunk by chunk ----------------------------------------------------
 
 
-def job_fill(job, rows, *, deadline=None, chunk_rows=None):
+def job_fill(job, rows, *, deadline=None, chunk_rows=None, on_duplicate=None):
     """Add ``rows`` to the preparing ``job``, resuming after the rows it has.
 
     ``rows`` yields validated account dicts (see ``accounts_upsert``) and must be
     the same sequence on every call for one job (the same file, read again).
-    Returns True once every row is in, False when ``deadline`` (a
+    A row whose UserID came on an earlier line is left out, counted in the
+    summary's ``duplicates`` and passed to ``on_duplicate(row, first_line)``:
+    found through the job's own items, so memory stays flat however long the
+    file. Returns True once every row is in, False when ``deadline`` (a
     ``time.monotonic()`` value) passed first: call again to go on. Raises
     PreparationEnded (see there). Safe to repeat and to run after a crash.
     """
@@ -101,13 +105,13 @@ def job_fill(job, rows, *, deadline=None, chunk_rows=None):
             continue  # written by an earlier run
         chunk.append(row)
         if len(chunk) == chunk_rows:
-            done, summary = _chunk_write(job, chunk, done, summary)
+            done, summary = _chunk_write(job, chunk, done, summary, on_duplicate)
             chunk = []
             _keep_pace(job)
             if deadline is not None and time.monotonic() > deadline:
                 return False
     if chunk:
-        _chunk_write(job, chunk, done, summary)
+        _chunk_write(job, chunk, done, summary, on_duplicate)
     return True
 
 
@@ -130,13 +134,14 @@ def _keep_pace(job):
         waited += 0.05
 
 
-def _chunk_write(job, rows, done, summary):
+def _chunk_write(job, rows, done, summary, on_duplicate=None):
     """Upsert ``rows`` and queue them in ``job`` with its progress: one transaction.
 
     Waits out a locked database (a chunk is written whole or not at all). The
     first chunk with items wakes the engines: sending begins while the rest
     of the file is read.
     """
+    unique, repeated = _first_of_each(rows)
 
     def write():
         if connection.vendor == "postgresql":
@@ -146,10 +151,12 @@ def _chunk_write(job, rows, done, summary):
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL synchronous_commit TO OFF")
         locked_options(job, prepared_rows=done, lock=False)  # a cheap early look
-        found = RowsSummary()
-        created, known = accounts_upsert(rows=rows, job=job, summary=found)
-        added = items_add(job, created + known)
-        accounts_queue(job, known)
+        found = RowsSummary(duplicates=len(repeated))
+        created, known, earlier = accounts_upsert(rows=unique, job=job, summary=found)
+        lines = {pk: line for pk, line in [*created, *known]}
+        added = items_add(job, list(lines), lines)
+        accounts_queue(job, [pk for pk, _ in known])
+        duplicates = [*repeated, *_first_lines(job, earlier)]
         # The job row is locked only now, for the moment until commit: the
         # engines add their counts to the same row all the time.
         options = locked_options(job, prepared_rows=done)
@@ -159,15 +166,47 @@ def _chunk_write(job, rows, done, summary):
         )
         if added and not job.total:
             wake()
-        return options, added, found
+        return options, added, found, duplicates
 
     if connection.in_atomic_block:
-        options, added, found = write()
+        options, added, found, duplicates = write()
     else:
-        options, added, found = db.in_transaction(write, patience=LOCK_PATIENCE)
+        result = db.in_transaction(write, patience=LOCK_PATIENCE)
+        options, added, found, duplicates = result
     job.options = options
     job.total += added
+    for row, first_line in duplicates:
+        if on_duplicate is not None:
+            on_duplicate(row, first_line)
     return done + len(rows), summary + found
+
+
+def _first_of_each(rows):
+    """``(rows with their first UserID, [(later row, first row's line)])``."""
+    first, unique, repeated = {}, [], []
+    for row in rows:
+        seen = first.get(row["user_id"])
+        if seen is None:
+            first[row["user_id"]] = row
+            unique.append(row)
+        else:
+            repeated.append((row, seen.get("line")))
+    return unique, repeated
+
+
+def _first_lines(job, earlier):
+    """``[(row, line)]`` for rows whose UserID an earlier chunk put in ``job``.
+
+    ``earlier`` holds ``(row, account id)``; the line is that of the item.
+    """
+    if not earlier:
+        return []
+    lines = dict(
+        JobItem.objects.filter(
+            job=job, account_id__in=[pk for _, pk in earlier]
+        ).values_list("account_id", "line")
+    )
+    return [(row, lines.get(pk)) for row, pk in earlier]
 
 
 def locked_options(job, *, prepared_rows=None, lock=True):
@@ -196,23 +235,27 @@ def locked_options(job, *, prepared_rows=None, lock=True):
 def accounts_upsert(*, rows, job, summary):
     """Create or update tracked accounts from validated rows for the import ``job``.
 
-    ``rows`` is a list of dicts with ``user_id`` and optional ``nick`` and
-    ``face_url``, already validated and without duplicates. An empty nick or
+    ``rows`` is a list of dicts with ``user_id``, optional ``nick``,
+    ``face_url`` and ``line``, validated, each UserID once. An empty nick or
     avatar leaves the stored one as it is, as IM does when the field is left
     out. Accounts queued or importing in another job are left to it; those in
     ``job`` are not. Adds what it found to ``summary`` (a RowsSummary).
 
-    Returns (ids of the accounts created, already queued in ``job``; ids of
-    known accounts to send, for ``accounts_queue``). Neither gets items here.
+    Returns ``(created, known, earlier)``: ``(account id, line)`` of the
+    accounts created (already queued in ``job``) and of the known accounts to
+    send (for ``accounts_queue``), neither with items yet; and ``(row,
+    account id)`` of rows whose account ``job`` already holds (a UserID an
+    earlier chunk of the same file had: a duplicate, left out).
     """
-    created, known = [], []
+    created, known, earlier = [], [], []
     # SQLite caps a statement's parameters; PostgreSQL takes a chunk at once.
     part = len(rows) or 1 if connection.vendor == "postgresql" else CHUNK
     for start in range(0, len(rows), part):
-        new, send = _upsert_part(rows[start : start + part], job, summary)
+        new, send, again = _upsert_part(rows[start : start + part], job, summary)
         created += new
         known += send
-    return created, known
+        earlier += again
+    return created, known, earlier
 
 
 KNOWN_FIELDS = ("id", "nick", "face_url", "state", "job")
@@ -233,7 +276,7 @@ def accounts_known(user_ids, fields=KNOWN_FIELDS):
 def _upsert_part(rows, job, summary):
     known = accounts_known(r["user_id"] for r in rows)
     reimport = job.options.get("reimport", False)
-    new, changed, send = [], [], []
+    new, changed, send, earlier = [], [], [], []
     for row in rows:
         account = known.get(row["user_id"])
         if account is None:
@@ -241,12 +284,15 @@ def _upsert_part(rows, job, summary):
             continue
         pk, nick, face_url, state, account_job = account
         profile = new_profile(nick, face_url, row)
-        if state in BUSY_STATES and account_job != job.pk:
+        if account_job == job.pk and state in BUSY_STATES:
+            earlier.append((row, pk))
+            summary.duplicates += 1
+        elif state in BUSY_STATES:
             summary.busy += 1
         elif profile:
-            changed.append((*profile, pk))
+            changed.append((*profile, pk, row.get("line")))
         elif state != AccountState.IMPORTED or reimport:
-            send.append(pk)
+            send.append((pk, row.get("line")))
             summary.resend += 1
         else:
             summary.unchanged += 1
@@ -258,12 +304,12 @@ def _upsert_part(rows, job, summary):
             cursor.executemany(
                 f"UPDATE {table(TrackedAccount)} SET nick = %s, face_url = %s,"
                 " updated_at = %s WHERE id = %s",
-                [(nick, face, stamp, pk) for nick, face, pk in changed],
+                [(nick, face, stamp, pk) for nick, face, pk, _ in changed],
             )
     summary.new += len(created)
     summary.busy += len(new) - len(created)  # created by another job meanwhile
     summary.updated += len(changed)
-    return created, [*(pk for *_, pk in changed), *send]
+    return created, [*((pk, line) for *_, pk, line in changed), *send], earlier
 
 
 ACCOUNT_INSERT_FIELDS = [
@@ -282,7 +328,7 @@ ACCOUNT_INSERT_FIELDS = [
 
 
 def _accounts_create(rows, job, now):
-    """Insert new accounts, queued in ``job``; return the ids of those it created.
+    """Insert new accounts, queued in ``job``; ``(id, line)`` of those it created.
 
     Queued from the start: setting it afterwards cost as much as the insert.
     A UserID another job created meanwhile (its transaction committed since
@@ -291,7 +337,8 @@ def _accounts_create(rows, job, now):
     if not rows:
         return []
     queued = AccountState.QUEUED
-    ids = insert_rows(
+    lines = {r["user_id"]: r.get("line") for r in rows}
+    created = insert_rows(
         TrackedAccount,
         ACCOUNT_INSERT_FIELDS,
         [
@@ -310,13 +357,10 @@ def _accounts_create(rows, job, now):
             )
             for r in rows
         ],
-        return_ids=True,
+        returning=("id", "user_id"),
         skip_conflicts=True,
     )
-    if ids is None:
-        created = accounts_known((r["user_id"] for r in rows), fields=("id",))
-        ids = [values[0] for values in created.values()]
-    return ids
+    return [(pk, lines[user_id]) for pk, user_id in created]
 
 
 def new_profile(nick, face_url, row):
@@ -345,32 +389,29 @@ ITEM_FIELDS = (
     "needs_check",
     "error_message",
     "updated_at",
+    "line",
 )
 
 
-def items_add(job, account_ids):
+def items_add(job, account_ids, lines=None):
     """Add a queued item of ``job`` for each account: one each, never two.
 
-    Items already there are left as they are (INSERT … ON CONFLICT DO NOTHING,
-    which SQLite and PostgreSQL share). Returns how many items were added;
-    changes neither the accounts (see ``accounts_queue``) nor ``job.total``.
+    ``lines`` maps an account id to its row's line in the file, if any. Items
+    already there are left as they are (INSERT … ON CONFLICT DO NOTHING, which
+    SQLite and PostgreSQL share). Returns how many items were added; changes
+    neither the accounts (see ``accounts_queue``) nor ``job.total``.
     """
-    stamp = connection.ops.adapt_datetimefield_value(timezone.now())
+    lines = lines or {}
+    now = timezone.now()
     solo = job.options.get("solo", False)
-    added = 0
-    for start in range(0, len(account_ids), ITEMS_PER_STATEMENT):
-        part = account_ids[start : start + ITEMS_PER_STATEMENT]
-        # SQLite needs the WHERE to tell the SELECT from the upsert clause.
-        sql = (
-            f"INSERT INTO {table(JobItem)} ({columns(JobItem, ITEM_FIELDS)})"
-            " SELECT %s, id, %s, 0, 0, '', %s, %s, '', %s"
-            f" FROM {table(TrackedAccount)} WHERE id IN ({id_list(part)})"
-            " ON CONFLICT DO NOTHING"
-        )
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [job.pk, ItemState.QUEUED, solo, False, stamp])
-            added += cursor.rowcount
-    return added
+    rows = [
+        (job.pk, pk, ItemState.QUEUED, 0, 0.0, "", solo, False, "", now, lines.get(pk))
+        for pk in account_ids
+    ]
+    added = insert_rows(
+        JobItem, ITEM_FIELDS, rows, returning=("id",), skip_conflicts=True
+    )
+    return len(added)
 
 
 def accounts_queue(job, account_ids):

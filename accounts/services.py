@@ -217,19 +217,23 @@ def job_prepare_create(*, source, user=None, label="", options=None):
     )
 
 
-def job_prepare_rows(*, job, rows, seconds=None):
+def job_prepare_rows(*, job, rows, seconds=None, on_duplicate=None):
     """Fill the preparing ``job`` from ``rows``; once all are in, start its runners.
 
-    ``rows`` yields validated account dicts, the same sequence on every call.
-    Each chunk is its own short transaction; a call resumes after the last
-    chunk written, so it is safe to repeat after a crash or a timeout. Returns
+    ``rows`` yields validated account dicts, the same sequence on every call;
+    a UserID's later rows are left out and passed to ``on_duplicate(row,
+    first_line)``. Each chunk is its own short transaction; a call resumes
+    after the last chunk written, so it is safe to repeat after a crash or a
+    timeout. Returns
     True when the job is prepared (started, or done at once with nothing to
     send), False when ``seconds`` ran out first (call again). Raises
     preparation.PreparationEnded when the job was cancelled or stopped, or
     another call is filling it.
     """
     deadline = time.monotonic() + seconds if seconds else None
-    if not preparation.job_fill(job, rows, deadline=deadline):
+    if not preparation.job_fill(
+        job, rows, deadline=deadline, on_duplicate=on_duplicate
+    ):
         return False
     _prepare_finish(job)
     return True

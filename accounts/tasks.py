@@ -27,6 +27,6 @@ def job_prepare(job_id):
 
 
 def maintenance():
-    """Scheduled upkeep: resume stalled preparations and reconcile uncertain accounts."""
+    """Scheduled upkeep: resume stalled preparations, reconcile uncertain accounts."""
     resumed, check = services.maintenance()
     return {"resumed": resumed, "check_job": check.pk if check else None}

@@ -418,7 +418,10 @@ def upload_prepare(*, job, seconds=None):
         with _file_open(upload.stored_name) as stream:
             _file_verify(stream, upload.sha256)
             reader = open_csv(
-                stream, encoding=upload.encoding, max_rows=settings.UPLOAD_MAX_ROWS
+                stream,
+                encoding=upload.encoding,
+                max_rows=settings.UPLOAD_MAX_ROWS,
+                find_duplicates=False,  # the job finds them: memory stays flat
             )
             rows = (row.as_account() for row in reader if not row.error)
             if not services.job_prepare_rows(job=job, rows=rows, seconds=seconds):

@@ -34,7 +34,6 @@ Prints progress to stderr, then a JSON summary, a Markdown table row and
 """
 
 import argparse
-from datetime import datetime
 import csv
 import json
 import os
@@ -46,6 +45,7 @@ import sys
 import tempfile
 import threading
 import time
+from datetime import datetime
 from pathlib import Path
 
 import requests

@@ -54,7 +54,9 @@ def run_job():
             until=lambda: job_ended(job) or time.monotonic() > deadline
         )
         if not job_ended(job):
-            raise AssertionError(f"job #{job.pk} did not end in {timeout}s: {job.status}")
+            raise AssertionError(
+                f"job #{job.pk} did not end in {timeout}s: {job.status}"
+            )
         return job
 
     return run

@@ -14,13 +14,15 @@ Fixtures (loaded by tests/conftest.py):
 
 Helpers: ``SandboxProcess`` (``.url``, ``.stats()``, ``.set_faults(**kw)``,
 ``.reset(accounts=True)``, ``.account(user_id)``, ``.drop_accounts(ids)``,
-``.log_text()``, ``.stop()``) and ``im_config_for(sandbox, **overrides)``.
+``.pause()``, ``.resume()``, ``.log_text()``, ``.stop()``) and
+``im_config_for(sandbox, **overrides)``.
 """
 
 import dataclasses
 import itertools
 import os
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -116,6 +118,16 @@ class SandboxProcess:
         """Delete accounts behind the app's back (no re-import block): drift."""
         return self._call("POST", "/sandbox/delete", {"UserIDs": list(user_ids)})
 
+    def pause(self):
+        """SIGSTOP the process: it stops answering (the kernel still queues
+        connections, so calls connect and then time out). Undo with ``resume``."""
+        self._process.send_signal(signal.SIGSTOP)
+
+    def resume(self):
+        """SIGCONT after ``pause``: it answers again (the queued requests first)."""
+        if self._process.poll() is None:
+            self._process.send_signal(signal.SIGCONT)
+
     def log_text(self):
         """Everything the process wrote to stderr so far."""
         return self.log_path.read_text(errors="replace")
@@ -123,6 +135,7 @@ class SandboxProcess:
     def stop(self):
         """SIGTERM, then wait; returns the exit code. Safe to call twice."""
         if self._process.poll() is None:
+            self.resume()  # a paused process would not see the SIGTERM
             self._process.terminate()
             try:
                 self._process.wait(10)
@@ -154,6 +167,7 @@ def im_sandbox(tmp_path_factory):
 
 @pytest.fixture
 def sandbox(im_sandbox):
+    im_sandbox.resume()  # harmless when running; a test that paused it may have failed
     if not im_sandbox.alive:
         pytest.fail(f"the shared IM sandbox has stopped:\n{im_sandbox.log_text()}")
     im_sandbox.reset(accounts=True)

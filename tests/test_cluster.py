@@ -74,8 +74,9 @@ def test_a_cluster_killed_mid_job_is_taken_over_with_no_manual_step(
     qcluster(workers=2)
     job = start_import(20_000)
     wait_until(
-        lambda: JobItem.objects.filter(job=job, state=ItemState.SUCCEEDED).count()
-        > 2000,
+        lambda: (
+            JobItem.objects.filter(job=job, state=ItemState.SUCCEEDED).count() > 2000
+        ),
         60,
         "the job to be under way",
     )

@@ -100,11 +100,11 @@ def test_import_accounts_writes_in_chunks_and_stops_its_job_when_interrupted(
     )
     real_items_add, calls = preparation.items_add, []
 
-    def interrupted_in_third_chunk(job, ids):
+    def interrupted_in_third_chunk(job, ids, *rest):
         calls.append(job.pk)
         if len(calls) == 3:
             raise KeyboardInterrupt
-        return real_items_add(job, ids)
+        return real_items_add(job, ids, *rest)
 
     monkeypatch.setattr(preparation, "items_add", interrupted_in_third_chunk)
     with pytest.raises(KeyboardInterrupt):
@@ -266,8 +266,8 @@ def test_import_accounts_says_so_when_its_job_is_cancelled_while_reading(
     )
     real_items_add = preparation.items_add
 
-    def cancelled_after_first_chunk(job, ids):
-        added = real_items_add(job, ids)
+    def cancelled_after_first_chunk(job, ids, *rest):
+        added = real_items_add(job, ids, *rest)
         if not job.total:
             transaction.on_commit(lambda: services.job_cancel(job=job))
         return added
@@ -277,3 +277,24 @@ def test_import_accounts_says_so_when_its_job_is_cancelled_while_reading(
         run("import_accounts", path)
     job = ImportJob.objects.get()
     assert (job.status, job.total, job.cancelled) == ("cancelled", 100, 100)
+
+
+def test_import_accounts_finds_duplicates_across_chunks_with_their_first_line(
+    tmp_path, monkeypatch
+):
+    # The job's own items tell a later duplicate, so the reader keeps no set
+    # of every UserID seen (memory stays flat however long the file).
+    monkeypatch.setattr(preparation, "PREPARE_CHUNK", 100)
+    lines = [f"d{i:04d},Nick {i}" for i in range(350)]
+    lines[300] = "d0007,Again"  # file line 302 repeats line 9
+    lines[301] = "d0299,Again"  # file line 303 repeats line 301, same chunk
+    path = write_csv(tmp_path / "d.csv", "UserID,Nick\n" + "\n".join(lines) + "\n")
+    out, err = run("import_accounts", path, "--json")
+    result = json.loads(out)
+    assert result["invalid_rows"] == 2 and result["total"] == 348
+    assert "line 302: Duplicate of line 9." in err
+    assert "line 303: Duplicate of line 301." in err
+    assert TrackedAccount.objects.get(user_id="d0007").nick == "Nick 7"
+    job = ImportJob.objects.get()
+    assert job.options["summary"]["duplicates"] == 2
+    assert JobItem.objects.get(job=job, account__user_id="d0007").line == 9

@@ -60,9 +60,9 @@ def test_a_preparation_killed_mid_way_resumes_to_exact_totals(
     upload, job = confirmed_upload(5000)
     real_items_add, calls = preparation.items_add, []
 
-    def dies_in_third_chunk(job, ids):
+    def dies_in_third_chunk(job, ids, *rest):
         calls.append(len(ids))
-        added = real_items_add(job, ids)
+        added = real_items_add(job, ids, *rest)
         if len(calls) == 3:
             raise Crash  # after the writes, before the commit
         return added
@@ -94,6 +94,7 @@ def test_a_preparation_killed_mid_way_resumes_to_exact_totals(
         "unchanged": 0,
         "busy": 0,
         "resend": 0,
+        "duplicates": 0,
     }
     assert AuditEvent.objects.filter(action=AuditAction.JOB_STARTED).count() == 1
     upload.refresh_from_db()
@@ -144,9 +145,7 @@ def test_a_preparing_job_is_sent_but_never_finished_before_its_last_row():
     assert (job.status, job.total) == (JobStatus.QUEUED, 1000)
     # Its items may be sent at once; were all of them answered, the job would
     # still not be done: more items are on their way.
-    ImportJob.objects.filter(pk=job.pk).update(
-        status=JobStatus.RUNNING, succeeded=1000
-    )
+    ImportJob.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING, succeeded=1000)
     JobItem.objects.filter(job=job).update(state=ItemState.SUCCEEDED)
     assert not lifecycle.open_items(job).exists()
     assert lifecycle.settle_if_complete(job.pk) is False

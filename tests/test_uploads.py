@@ -324,7 +324,14 @@ def test_it_confirms_once_when_confirmed_twice(
     assert job.total == 4  # new1, new2, renamed, pending
     assert "preparing" not in job.options and job.status == JobStatus.QUEUED
     upload.refresh_from_db()
-    sent = {"new": 2, "updated": 1, "unchanged": 1, "busy": 1, "resend": 1}
+    sent = {
+        "new": 2,
+        "updated": 1,
+        "unchanged": 1,
+        "busy": 1,
+        "resend": 1,
+        "duplicates": 1,  # the preview showed it as an invalid row too
+    }
     assert (upload.stored_name, upload.summary["sent"]) == ("", sent)
     assert stored_files(upload_dir) == []
     started = AuditEvent.objects.get(action=AuditAction.JOB_STARTED)

@@ -352,7 +352,9 @@ def test_it_says_a_job_is_still_reading_its_file(importer):
         options={"preparing": True, "prepared_rows": 4000},
     )
     text = importer.get(f"/jobs/{job.pk}/").content.decode()
-    assert "Reading team.csv: <span id=\"job-prepared-rows\">4,000</span> rows read" in text
+    assert (
+        'Reading team.csv: <span id="job-prepared-rows">4,000</span> rows read' in text
+    )
 
 
 def test_it_shows_why_a_job_stopped_without_an_im_code(importer):

@@ -111,7 +111,7 @@ class Engine:
             self._cv.notify_all()
 
     def run(self, *, until=None):
-        """Work until ``stop()``, or until ``until()`` is true (checked at each look)."""
+        """Work until ``stop()``, or until ``until()`` is true (looked at often)."""
         db.poll_for_locks()
         self._limiter = limiter.shared()
         self._start_senders()
@@ -216,7 +216,7 @@ class Engine:
                     self._unsent = units + self._unsent
                 raise
 
-    # -- watching the jobs --------------------------------------------------------------
+    # -- watching the jobs -----------------------------------------------------
 
     def _refresh(self, now):
         rows = db.retrying(self._active_jobs)
@@ -462,11 +462,11 @@ class Engine:
         self.stop()
         for thread in self._threads:
             thread.join(settings.IM_CONNECT_TIMEOUT + settings.IM_READ_TIMEOUT + 5)
+        with self._cv:
+            self._unsent.extend(self._ready)
+            self._ready.clear()
         for attempt in range(3):
             try:
-                self._give_back_unsent()
-                with self._cv:
-                    self._unsent, self._ready = list(self._ready), deque()
                 self._give_back_unsent()
                 self._record(time.time())
                 break

@@ -18,12 +18,12 @@ from ..im.errors import describe
 from ..models import (
     ACTIVE_JOB_STATUSES,
     FINAL_JOB_STATUSES,
+    OPEN_ITEM_STATES,
     AccountState,
     ImportJob,
     ItemState,
     JobItem,
     JobKind,
-    OPEN_ITEM_STATES,
     JobStatus,
     TrackedAccount,
 )
@@ -229,7 +229,7 @@ def finish_if_complete(job_id, counts=None):
     Call inside a transaction: the "job ended" entry is written in it.
     """
     if counts is None:
-        counts = sql.job_counts_add(job_id=job_id)
+        counts = sql.job_counts(job_id)
         if counts is None:
             return False
     total, done, status, options, problems, finished_at = counts
@@ -254,8 +254,15 @@ def finish_if_complete(job_id, counts=None):
 
 
 def settle_if_complete(job_id, counts=None):
-    """``finish_if_complete`` in a transaction of its own; True if it ended the job."""
-    return db.in_transaction(lambda: finish_if_complete(job_id, counts))
+    """``finish_if_complete`` in a transaction of its own; True if it ended the job.
+
+    Reads first and writes only for a job that is complete, so it is cheap to
+    call on every look at an unsettled job.
+    """
+    counts = counts or db.retrying(lambda: sql.job_counts(job_id))
+    if counts is None or counts[1] < counts[0]:
+        return False
+    return db.in_transaction(lambda: finish_if_complete(job_id))
 
 
 def open_items(job):

@@ -198,7 +198,7 @@ def _effects(results, recorded, now):
     """Apply what the answers say about their jobs, in the order they were sent."""
     max_wait = settings.IM_OUTAGE_MAX_WAIT_SECONDS
     ordered = sorted(results, key=lambda r: r[1].sent_at)
-    for unit, answer, decision in ordered:
+    for unit, _answer, decision in ordered:
         job_id, effect = unit.job_id, decision.effect
         if effect == JobEffect.STOP and lifecycle.stop(job_id, code=decision.code):
             recorded.stopped.add(job_id)

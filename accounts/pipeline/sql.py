@@ -313,6 +313,18 @@ def accounts_imported_if_uncertain(*, ids, now):
     )
 
 
+JOB_COUNTS = (
+    "total, succeeded + failed + invalid + cancelled, status, options,"
+    " failed + invalid, finished_at"
+)
+
+
+def job_counts(job_id):
+    """The job's ``job_counts_add`` row as it stands, or None if it is gone."""
+    rows = _rows(f"SELECT {JOB_COUNTS} FROM {JOBS} WHERE id = %s", [job_id])
+    return rows[0] if rows else None
+
+
 def job_counts_add(*, job_id, succeeded=0, failed=0, invalid=0, cancelled=0):
     """Add to a job's counters; the row afterwards, or None if the job is gone.
 
@@ -321,8 +333,7 @@ def job_counts_add(*, job_id, succeeded=0, failed=0, invalid=0, cancelled=0):
     rows = _rows(
         f"UPDATE {JOBS} SET succeeded = succeeded + %s, failed = failed + %s,"
         " invalid = invalid + %s, cancelled = cancelled + %s WHERE id = %s"
-        " RETURNING total, succeeded + failed + invalid + cancelled, status,"
-        " options, failed + invalid, finished_at",
+        f" RETURNING {JOB_COUNTS}",
         [succeeded, failed, invalid, cancelled, job_id],
     )
     return rows[0] if rows else None

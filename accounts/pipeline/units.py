@@ -30,7 +30,7 @@ class Item:
 
 @dataclass(slots=True)
 class Unit:
-    """The items of one call, claimed together; ``lease_until`` grows as it is renewed."""
+    """The items of one call, claimed together; ``lease_until`` grows when renewed."""
 
     job_id: int
     job_kind: str
@@ -82,8 +82,9 @@ def api_for(job_kind, item):
 def units_of(*, job_id, job_kind, token, lease_until, items, probe=False):
     """Cut claimed ``items`` into units: one API each, at most 100 items a call.
 
-    Solo items go one a call (``account_import`` for an import). With ``probe``, the first unit
-    is marked as the job's probe (callers claim a probe's items alone).
+    Solo items go one a call (``account_import`` for an import). With
+    ``probe``, the first unit is marked as the job's probe (callers claim a
+    probe's items alone).
     """
     by_api = {}
     for item in items:

@@ -67,7 +67,8 @@ class Command(BaseCommand):
         if options["wait"]:
             seconds = time.monotonic() - started
             self.stderr.write(
-                f"Job #{job.pk}: read the whole file in {seconds:.1f} s; sending the rest"
+                f"Job #{job.pk}: read the whole file in {seconds:.1f} s; "
+                "sending the rest"
             )
         extra = {"invalid_rows": invalid, **_found(job.options.get("summary", {}))}
         if not job.total:
@@ -114,9 +115,14 @@ class Command(BaseCommand):
         try:
             with open(path, "rb") as stream, _terminate_as_interrupt():
                 reader = open_csv(
-                    stream, encoding=encoding, max_rows=settings.UPLOAD_MAX_ROWS
+                    stream,
+                    encoding=encoding,
+                    max_rows=settings.UPLOAD_MAX_ROWS,
+                    find_duplicates=False,  # found by the job itself: memory stays flat
                 )
-                services.job_prepare_rows(job=job, rows=invalid.filter(reader))
+                services.job_prepare_rows(
+                    job=job, rows=invalid.filter(reader), on_duplicate=invalid.duplicate
+                )
         except PreparationEnded:
             job.refresh_from_db()
             raise CommandError(
@@ -157,13 +163,21 @@ class InvalidRows:
             if not row.error:
                 yield row.as_account()
                 continue
-            self.count += 1
-            if len(self.shown) < SHOWN_ERRORS:
-                self.shown.append(row)
+            self._keep(row.line, row.error)
+
+    def duplicate(self, row, first_line):
+        """A row the job left out: its UserID came on ``first_line`` already."""
+        where = f"line {first_line}" if first_line else "an earlier line"
+        self._keep(row["line"], f"Duplicate of {where}.")
+
+    def _keep(self, line, error):
+        self.count += 1
+        if len(self.shown) < SHOWN_ERRORS:
+            self.shown.append((line, error))
 
     def print(self, stream):
-        for row in self.shown:
-            stream.write(f"line {row.line}: {row.error}")
+        for line, error in sorted(self.shown):
+            stream.write(f"line {line}: {error}")
         if self.count > len(self.shown):
             stream.write(f"… and {self.count - len(self.shown)} more invalid rows")
 

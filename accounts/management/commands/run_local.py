@@ -25,7 +25,6 @@ class Command(BaseCommand):
 
     def handle(self, *args, addr, **options):
         call_command("migrate", interactive=False, verbosity=0)
-        call_command("createcachetable", verbosity=0)
         password = self._ensure_admin()
         children = self._start(addr)
         self._announce(addr, password)
