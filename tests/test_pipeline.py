@@ -7,7 +7,6 @@ import pytest
 import requests
 
 from accounts import services
-from accounts.pipeline import claims, lifecycle
 from accounts.im import errors
 from accounts.models import (
     AccountState,
@@ -22,6 +21,7 @@ from accounts.models import (
     RemoteStatus,
     TrackedAccount,
 )
+from accounts.pipeline import claims, lifecycle
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -8,7 +8,6 @@ from django.db.models import Count
 from django.utils import timezone
 
 from accounts import preparation, services, tasks, uploads
-from accounts.pipeline import lifecycle
 from accounts.models import (
     AccountState,
     AuditAction,
@@ -21,6 +20,7 @@ from accounts.models import (
     TrackedAccount,
     Upload,
 )
+from accounts.pipeline import lifecycle
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -15,7 +15,6 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts import preparation, services, tasks, uploads
-from accounts.pipeline import lifecycle
 from accounts.models import (
     AccountState,
     AuditAction,
@@ -27,6 +26,7 @@ from accounts.models import (
     Upload,
     UploadStatus,
 )
+from accounts.pipeline import lifecycle
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02"
 MIXED = (
