@@ -55,6 +55,18 @@ def im_settings_check(app_configs, **kwargs):
                 id="imadmin.E004",
             )
         )
+    reply = settings.IM_CONNECT_TIMEOUT + settings.IM_READ_TIMEOUT
+    if settings.IM_CLAIM_LEASE_SECONDS < 2 * reply:
+        problems.append(
+            Warning(
+                f"IM_CLAIM_LEASE_SECONDS ({settings.IM_CLAIM_LEASE_SECONDS}) is less "
+                f"than twice a call's longest wait ({reply:g}s): a claim then lives "
+                "on its renewals alone, and a call could outlast a lease",
+                hint="Keep IM_CLAIM_LEASE_SECONDS at least twice IM_CONNECT_TIMEOUT "
+                "+ IM_READ_TIMEOUT.",
+                id="imadmin.W002",
+            )
+        )
     if not 0 < settings.IM_RATE_FRACTION <= 1:
         problems.append(
             Error("IM_RATE_FRACTION must be above 0 and at most 1", id="imadmin.E005")

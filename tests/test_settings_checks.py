@@ -32,6 +32,7 @@ LIVE = {
     "IM_CONNECT_TIMEOUT": 3.05,
     "IM_READ_TIMEOUT": 10.0,
     "IM_RATE_FRACTION": 0.9,
+    "IM_CLAIM_LEASE_SECONDS": 30,
 }
 
 
@@ -210,6 +211,12 @@ def test_it_refuses_a_base_url_that_is_not_http():
 def test_it_warns_about_plain_http_for_the_real_service():
     problem = only(live_problems(IM_API_BASE_URL="http://im.test"), "imadmin.W001")
     assert problem.level == WARNING
+
+
+def test_it_warns_about_a_lease_shorter_than_two_calls_waits():
+    problem = only(live_problems(IM_CLAIM_LEASE_SECONDS=20), "imadmin.W002")
+    assert problem.level == WARNING and "IM_CLAIM_LEASE_SECONDS (20)" in problem.msg
+    assert not [p for p in live_problems() if p.id == "imadmin.W002"]
 
 
 @pytest.mark.parametrize("fraction", [0, -0.5, 1.01])

@@ -236,7 +236,10 @@ class Engine:
         with self._cv:
             self._jobs = seen
         self._hand_back_held(now)
-        busy = self._ready or self._sending or any(j.sendable for j in seen.values())
+        # A job whose next item is due later is not work: the coordinator
+        # wakes at its next_look anyway, and the claim checks its status.
+        due = any(j.sendable and j.next_look <= now for j in seen.values())
+        busy = self._ready or self._sending or self._answers or due
         self._next_refresh = now + (REFRESH_BUSY if busy else REFRESH_IDLE)
 
     def _active_jobs(self):

@@ -2,9 +2,8 @@
 
 Calls of an API are given slots ``step`` apart on one shared schedule, whose
 state is the time of its next free slot. A process reserves several slots in
-one round trip (as many as its threads are waiting for, at most
-``BLOCK``), and each thread sleeps until its own slot without holding any
-lock. A thread that wakes more than ``LATE`` after its slot gives it up and
+one round trip (as many as its threads have been using, at most ``BLOCK``),
+and each thread sleeps until its own slot without holding any lock. A thread that wakes more than ``LATE`` after its slot gives it up and
 takes a fresh one. With ``N = floor(limit * IM_RATE_FRACTION)`` calls a
 second and ``step = (1 + LATE + TRANSIT) / N``, the send times of any N + 1
 calls span at least a second and ``TRANSIT`` more, so no window of one second
@@ -20,7 +19,7 @@ import math
 import sqlite3
 import threading
 import time
-from collections import Counter, deque
+from collections import deque
 from pathlib import Path
 
 from django.conf import settings
@@ -49,14 +48,20 @@ def step(api):
 
 
 class Limiter:
-    """A process's door to the shared schedule; ``acquire(api)`` from any thread."""
+    """A process's door to the shared schedule; ``acquire(api)`` from any thread.
+
+    How many slots one round trip reserves adapts to the demand: it doubles
+    (up to ``BLOCK``) each time every slot of a block was used, and halves
+    when one went by unused, since a slot nobody takes in time is capacity
+    lost to every process.
+    """
 
     def __init__(self, store=None):
         self._store = store or default_store()
         self._locks = {api: threading.Lock() for api in RATE_LIMITS}
         self._slots = {api: deque() for api in RATE_LIMITS}
-        self._waiting = Counter()
-        self._count_lock = threading.Lock()
+        self._block = {api: 1 for api in RATE_LIMITS}
+        self._missed = {api: False for api in RATE_LIMITS}
         self.reservations = 0  # round trips to the shared schedule, for tests
 
     def acquire(self, api):
@@ -69,27 +74,32 @@ class Limiter:
             late = time.monotonic() - slot
             if late <= LATE:
                 return max(late, 0.0)
+            with self._locks[api]:
+                self._missed[api] = True
 
     def _slot(self, api):
-        with self._count_lock:
-            self._waiting[api] += 1
-        try:
-            with self._locks[api]:
-                slots = self._slots[api]
-                now = time.monotonic()
-                while slots and slots[0] < now - LATE:
-                    slots.popleft()  # its time went by: nobody may use it now
-                if not slots:
-                    count = max(1, min(BLOCK, self._waiting[api]))
-                    gap = step(api)
-                    first = time.monotonic() + self._store.reserve(api, count, gap)
-                    with self._count_lock:
-                        self.reservations += 1
-                    slots.extend(first + n * gap for n in range(count))
-                return slots.popleft()
-        finally:
-            with self._count_lock:
-                self._waiting[api] -= 1
+        with self._locks[api]:
+            slots = self._slots[api]
+            now = time.monotonic()
+            while slots and slots[0] < now - LATE:
+                slots.popleft()  # its time went by: nobody may use it now
+                self._missed[api] = True
+            if not slots:
+                self._reserve(api, slots)
+            return slots.popleft()
+
+    def _reserve(self, api, slots):
+        """Fill ``slots`` from the shared schedule; call with the API's lock held."""
+        block = self._block[api]
+        if self._missed[api]:
+            block = max(1, block // 2)
+        elif self.reservations:
+            block = min(BLOCK, block * 2)
+        self._block[api], self._missed[api] = block, False
+        gap = step(api)
+        first = time.monotonic() + self._store.reserve(api, block, gap)
+        self.reservations += 1
+        slots.extend(first + n * gap for n in range(block))
 
     def close(self):
         self._store.close()
