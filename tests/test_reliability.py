@@ -220,6 +220,31 @@ def watch_outage(client, job, until):
     return seen
 
 
+def wait_cleared(job, timeout):
+    """The unix time the job's wait for IM is seen over (polled every 50 ms)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job.refresh_from_db()
+        if job.wait_until is None:
+            return time.time()
+        time.sleep(0.05)
+    raise AssertionError(f"job #{job.pk} still waits for IM {timeout:.0f} s later")
+
+
+def resumed_figures(job, cleared):
+    """How soon calls went out again once the job's wait was over."""
+    after = sorted(
+        unix(c)
+        for c in ApiCall.objects.filter(
+            job=job, created_at__gt=moment(cleared)
+        ).values_list("created_at", flat=True)
+    )
+    return {
+        "wait_cleared_to_next_call_s": round(after[0] - cleared, 2) if after else None,
+        "calls_in_3_s_after_wait_cleared": sum(t < cleared + 3 for t in after),
+    }
+
+
 def outage_figures(job, start, end):
     """What the calls of ``job`` did around an outage from ``start`` to ``end``."""
     calls = list(
@@ -239,7 +264,11 @@ def outage_figures(job, start, end):
         if c["error_code"] == 0 and c["http_status"] == 200 and answered_at(c) > end
     )
     job.refresh_from_db()
+    per_second = Counter(int(t - end) for t in after)
     return {
+        "calls_per_second_after_recovery": [
+            per_second.get(s, 0) for s in range(max(per_second, default=-1) + 1)
+        ],
         "calls_total": len(calls),
         "calls_during_outage": len(during),
         "calls_during_outage_by_answer": dict(
@@ -256,6 +285,18 @@ def outage_figures(job, start, end):
     }
 
 
+def calls_by_answer(job):
+    calls = ApiCall.objects.filter(job=job)
+    return dict(
+        Counter(
+            f"{api} http {status} code {code}"
+            for api, status, code in calls.values_list(
+                "api", "http_status", "error_code"
+            )
+        )
+    )
+
+
 def assert_all_imported(job, sandbox, count):
     job.refresh_from_db()
     assert job.status == JobStatus.DONE, (job.status, job.error_message)
@@ -264,6 +305,23 @@ def assert_all_imported(job, sandbox, count):
     assert JobItem.objects.filter(job=job, state=ItemState.SUCCEEDED).count() == count
     assert TrackedAccount.objects.filter(state=AccountState.IMPORTED).count() == count
     assert sandbox.stats()["accounts"] == count
+
+
+def engine_tracebacks(log):
+    """The logger lines (and uncaught thread errors) a traceback in ``log`` follows.
+
+    Returns (from the engine or our code, from django-q2 or elsewhere).
+    """
+    ours, theirs = [], []
+    last = ""
+    for line in log.splitlines():
+        if line.startswith("Exception in thread"):
+            ours.append(line)
+        if line.startswith("Traceback"):
+            (ours if " accounts." in last else theirs).append(last)
+        elif re.match(r"\d{4}-\d\d-\d\d ", line):
+            last = line
+    return ours, theirs
 
 
 def final_states(job):
@@ -305,11 +363,14 @@ def test_an_endpoint_answering_502_for_60_s_holds_the_job_and_loses_nothing(
     sandbox.set_faults(http_502_rate=0.0)
     ended = time.time()
     after = sandbox.stats()
+    cleared = wait_cleared(job, 150)
     assert command.wait(240) == 0, command.stderr[-3000:]
     result = command.result()
     job.refresh_from_db()
 
     numbers = outage_figures(job, started, ended)
+    numbers["wait_cleared_after_recovery_s"] = round(cleared - ended, 1)
+    numbers.update(resumed_figures(job, cleared))
     sandbox_during = sandbox_calls(after) - sandbox_calls(before)
     figures(
         "http_502",
@@ -325,14 +386,17 @@ def test_an_endpoint_answering_502_for_60_s_holds_the_job_and_loses_nothing(
         progress_json_waiting=seen["json"],
         job_page_notice=seen["page"],
         command_result=result,
+        calls_by_answer=calls_by_answer(job),
         final=final_states(job),
         **numbers,
     )
     assert seen["first_wait_at"] is not None, "the job never showed a wait"
     assert seen["json"].startswith("waiting for IM: "), seen
     assert seen["page"].startswith("Waiting for IM: "), seen
-    assert "Job #%d: waiting for IM: " % job.pk in command.stderr, command.stderr
+    assert f"Job #{job.pk}: waiting for IM: " in command.stderr, command.stderr
     assert numbers["calls_during_outage"] < 50, numbers
+    # Once a probe is answered the wait is over: the engines send again at once.
+    assert numbers["wait_cleared_to_next_call_s"] < 3.0, numbers
     assert sandbox_during < 50
     assert (result["status"], result["imported"], result["failed"]) == (
         "done",
@@ -370,12 +434,15 @@ def test_an_endpoint_not_answering_for_45_s_holds_the_job_and_loses_nothing(
     finally:
         sandbox.resume()
     ended = time.time()
+    cleared = wait_cleared(job, 150)
     assert command.wait(240) == 0, command.stderr[-3000:]
     result = command.result()
     after = sandbox.stats()
     job.refresh_from_db()
 
     numbers = outage_figures(job, started, ended)
+    numbers["wait_cleared_after_recovery_s"] = round(cleared - ended, 1)
+    numbers.update(resumed_figures(job, cleared))
     figures(
         "no_answer",
         accounts=ACCOUNTS,
@@ -392,14 +459,17 @@ def test_an_endpoint_not_answering_for_45_s_holds_the_job_and_loses_nothing(
         progress_json_waiting=seen["json"],
         job_page_notice=seen["page"],
         command_result=result,
+        calls_by_answer=calls_by_answer(job),
         final=final_states(job),
         **numbers,
     )
     assert seen["first_wait_at"] is not None, "the job never showed a wait"
     assert seen["json"].startswith("waiting for IM: "), seen
     assert seen["page"].startswith("Waiting for IM: "), seen
-    assert "Job #%d: waiting for IM: " % job.pk in command.stderr, command.stderr
+    assert f"Job #{job.pk}: waiting for IM: " in command.stderr, command.stderr
     assert numbers["calls_during_outage"] < 50, numbers
+    # Once a probe is answered the wait is over: the engines send again at once.
+    assert numbers["wait_cleared_to_next_call_s"] < 3.0, numbers
     assert (result["status"], result["imported"], result["failed"]) == (
         "done",
         ACCOUNTS,
@@ -420,11 +490,17 @@ def test_a_rerun_after_import_accounts_was_killed_while_reading_imports_every_ro
     path = write_csv(tmp_path / "big.csv", rows, "k")
     first = commands("first", "import_accounts", path, "--wait", "--json")
 
-    def reading():
+    def reading_and_sending():
+        # Killed mid-read, with accounts already sent and claims in flight.
         job = command_job()
-        return bool(job and job.total > 0 and job.options.get("preparing"))
+        return bool(
+            job
+            and job.options.get("preparing")
+            and job.total >= 10_000
+            and job.succeeded > 0
+        )
 
-    wait_until(reading, 90, "the first run to queue rows", poll=0.02)
+    wait_until(reading_and_sending, 90, "the first run to be under way", poll=0.02)
     first.proc.kill()
     killed = time.time()
     first.proc.wait(10)
@@ -450,6 +526,10 @@ def test_a_rerun_after_import_accounts_was_killed_while_reading_imports_every_ro
         at_kill=at_kill,
         rerun_to_done_s=round(unix(job.finished_at) - killed, 1),
         calls_total=ApiCall.objects.filter(job=job).count(),
+        calls_by_answer=calls_by_answer(job),
+        accounts_sent=sum(
+            ApiCall.objects.filter(job=job).values_list("account_count", flat=True)
+        ),
         second_run_result=result,
         second_run_stderr=second.stderr.strip().splitlines(),
         jobs=ImportJob.objects.count(),
@@ -527,9 +607,10 @@ def test_a_wrong_key_mid_job_pauses_it_and_a_resume_with_the_right_key_finishes_
         at_pause=at_pause,
         resume_to_done_s=round(unix(job.finished_at) - resumed, 1),
         resume_result=result,
+        calls_by_answer=calls_by_answer(job),
         final=final_states(job),
     )
-    assert wrong_key_calls <= 2 * 2 * im_settings.IM_CONCURRENCY  # one per sender
+    assert wrong_key_calls <= 2 * im_settings.IM_CONCURRENCY  # one per sender
     assert (result["status"], result["imported"], result["failed"]) == (
         "done",
         ACCOUNTS,
@@ -543,23 +624,6 @@ def test_a_wrong_key_mid_job_pauses_it_and_a_resume_with_the_right_key_finishes_
 
 
 # -- 5. SQLite locked for 25 s ---------------------------------------------------------
-
-
-def engine_tracebacks(log):
-    """The logger lines (and uncaught thread errors) a traceback in ``log`` follows.
-
-    Returns (from the engine or our code, from django-q2 or elsewhere).
-    """
-    ours, theirs = [], []
-    last = ""
-    for line in log.splitlines():
-        if line.startswith("Exception in thread"):
-            ours.append(line)
-        if line.startswith("Traceback"):
-            (ours if " accounts." in last else theirs).append(last)
-        elif re.match(r"\d{4}-\d\d-\d\d ", line):
-            last = line
-    return ours, theirs
 
 
 @pytest.mark.skipif(
@@ -610,6 +674,7 @@ def test_a_25_s_exclusive_lock_on_sqlite_loses_no_call_and_crashes_no_thread(
         engine_lock_warnings=lock_warnings,
         tracebacks_from_our_code=ours,
         tracebacks_from_others=theirs,
+        calls_by_answer=calls_by_answer(job),
         final=final_states(job),
     )
     assert_all_imported(job, sandbox, ACCOUNTS)

@@ -3,8 +3,9 @@
 Calls of an API are given slots ``step`` apart on one shared schedule, whose
 state is the time of its next free slot. A process reserves several slots in
 one round trip (as many as its threads have been using, at most ``BLOCK``),
-and each thread sleeps until its own slot without holding any lock. A thread that wakes more than ``LATE`` after its slot gives it up and
-takes a fresh one. With ``N = floor(limit * IM_RATE_FRACTION)`` calls a
+and each thread sleeps until its own slot without holding any lock. A thread
+that wakes more than ``LATE`` after its slot gives it up and takes a fresh
+one. With ``N = floor(limit * IM_RATE_FRACTION)`` calls a
 second and ``step = (1 + LATE + TRANSIT) / N``, the send times of any N + 1
 calls span at least a second and ``TRANSIT`` more, so no window of one second
 holds more than N calls, whoever sent them, even counted where they arrive.
