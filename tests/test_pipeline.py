@@ -3,8 +3,12 @@
 Transactional: the runner's threads use their own database connections.
 """
 
+import threading
+import time
+
 import pytest
 import requests
+from django.db import connection
 
 from accounts import services
 from accounts.im import errors
@@ -13,6 +17,7 @@ from accounts.models import (
     ApiCall,
     AuditAction,
     AuditEvent,
+    ImportJob,
     ItemState,
     JobItem,
     JobKind,
@@ -21,7 +26,7 @@ from accounts.models import (
     RemoteStatus,
     TrackedAccount,
 )
-from accounts.pipeline import claims, lifecycle
+from accounts.pipeline import claims, lifecycle, policy
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -274,3 +279,49 @@ def test_maintenance_settles_items_left_open_in_a_stopped_job(im_settings, sandb
     assert set(TrackedAccount.objects.values_list("state", flat=True)) == {
         AccountState.FAILED
     }
+
+
+def test_an_outage_makes_the_job_wait_and_fails_no_account(
+    im_settings, sandbox, run_job
+):
+    # IM answers 502 to everything for 4 s from the first call: the job waits
+    # (one probe at a time), spends no attempt, and goes on once IM answers.
+    im_settings.IM_RATE_FRACTION = 0.2
+    sandbox.set_faults(http_502_rate=1.0, latency_ms=20)
+    seen = {}
+
+    def outage():
+        try:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and not seen:
+                waiting = ImportJob.objects.filter(pk=job.pk).exclude(wait_until=None)
+                if row := waiting.values("wait_code", "wait_reason").first():
+                    seen.update(row, calls=sandbox_calls())
+                time.sleep(0.05)
+            time.sleep(4)
+            seen["calls_at_end"] = sandbox_calls()
+            sandbox.set_faults(http_502_rate=0.0)
+        finally:
+            connection.close()
+
+    def sandbox_calls():
+        return ApiCall.objects.filter(job=job).count()
+
+    job = start_import(2000)
+    thread = threading.Thread(target=outage)
+    thread.start()
+    job = run_job(job, timeout=90)
+    thread.join()
+    assert seen["wait_code"] == errors.HTTP_ERROR
+    assert "502" in seen["wait_reason"]
+    # A wait of 1, 2, then 4 s: a probe each, not a call per batch.
+    assert seen["calls_at_end"] - seen["calls"] <= 4
+    assert (job.status, job.succeeded, job.failed) == (JobStatus.DONE, 2000, 0)
+    assert job.wait_until is None and job.wait_failures == 0
+    # Only the calls that failed before the failures made an outage spent an
+    # attempt (a lone failure is retried like any); the probes' did not.
+    spent = JobItem.objects.filter(attempts__gt=1)
+    assert set(spent.values_list("attempts", flat=True)) <= {2}
+    assert spent.count() <= (policy.OUTAGE_AFTER - 1) * 100
+    failed_calls = ApiCall.objects.filter(job=job, http_status=502).count()
+    assert 1 <= failed_calls <= seen["calls_at_end"]

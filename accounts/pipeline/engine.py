@@ -200,9 +200,19 @@ class Engine:
             view = self._jobs.get(job_id)
             if view:
                 view.next_look = 0.0  # items went back to the queue: look again
+        for job_id in recorded.wait_over:
+            view = self._jobs.get(job_id)
+            if view:
+                view.wait_until, view.next_look = None, 0.0
         for job_id in recorded.stopped:
             lifecycle.sweep(job_id)
-        if recorded.stopped or recorded.paused or recorded.waiting or recorded.finished:
+        if (
+            recorded.wait_over
+            or recorded.stopped
+            or recorded.paused
+            or recorded.waiting
+            or recorded.finished
+        ):
             self._next_refresh = 0.0
 
     def _give_back_unsent(self):
@@ -229,6 +239,10 @@ class Engine:
                 preparing=False,
                 wait_until=None,
             )
+            if row["wait_until"] != view.wait_until:
+                # A wait begun, lengthened or over: the job's next look was
+                # set by the old one, so look again now.
+                view.next_look = 0.0
             view.status, view.wait_until = row["status"], row["wait_until"]
             view.preparing = bool((row["options"] or {}).get("preparing"))
             seen[view.id] = view
@@ -454,7 +468,9 @@ class Engine:
         self._streak[job_id] = streak
         view = self._jobs.get(job_id)
         waiting = self._locally_waiting(job_id) or (view and view.wait_until)
-        outage = failing and (streak >= policy.OUTAGE_AFTER or bool(waiting))
+        outage = failing and policy.is_outage(
+            streak, senders=self.senders, waiting=bool(waiting)
+        )
         return policy.decide(
             unit, answer, max_attempts=settings.IM_MAX_ATTEMPTS, outage=outage
         )

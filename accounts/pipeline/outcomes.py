@@ -30,6 +30,7 @@ class Recorded:
     stopped: set = field(default_factory=set)  # jobs stopped: sweep them
     paused: set = field(default_factory=set)
     waiting: set = field(default_factory=set)
+    wait_over: set = field(default_factory=set)  # a probe answered: send again
     finished: set = field(default_factory=set)
 
 
@@ -216,4 +217,5 @@ def _effects(results, recorded, now):
             )
             recorded.waiting.add(job_id)
         elif effect != JobEffect.FAILED and unit.probe:
-            lifecycle.wait_end(job_id)
+            if lifecycle.wait_end(job_id):
+                recorded.wait_over.add(job_id)

@@ -5,9 +5,9 @@ accounts (FailAccounts, a per-account ResultCode, IM refusing the request's
 data) or about IM itself (the network, timeouts, 5xx, frequency limits, our
 settings). Only answers about the accounts spend an account's attempts:
 
-- about IM, transient, once it is an outage (``OUTAGE_AFTER`` such answers in
-  a row, or the job already waiting): the job **waits for IM** (one probe call
-  at a time, with a growing pause); the items go back unspent. A lone
+- about IM, transient, once it is an outage (see ``is_outage``): the job
+  **waits for IM** (one probe call at a time, with a growing pause); the
+  items go back unspent. A lone
   transient error amid answers is retried like an answer about the accounts;
 - about IM, our settings or signature: the job is **paused** until a person
   resumes it; the items go back unspent, none is failed;
@@ -126,6 +126,15 @@ def wait_backoff(failures, cap):
     return min(float(cap), 2.0 ** max(failures - 1, 0))
 
 
+def is_outage(streak, *, senders, waiting):
+    """Whether ``streak`` transient failures in a row mean IM is out.
+
+    ``OUTAGE_AFTER`` in a row, or as many as the engine has senders (every
+    call it had in flight failed together), or any while the job waits.
+    """
+    return waiting or streak >= min(OUTAGE_AFTER, max(2, senders))
+
+
 def about_im(answer):
     """True when the answer is a transient failure of IM, not about the accounts."""
     error = answer.error
@@ -135,7 +144,7 @@ def about_im(answer):
 def decide(unit, answer, *, max_attempts, outage=False):
     """The Decision for ``unit`` given its ``answer``.
 
-    ``outage``: IM is failing as a whole (see ``OUTAGE_AFTER``), so a transient
+    ``outage``: IM is failing as a whole (see ``is_outage``), so a transient
     failure holds the job instead of spending the accounts' attempts.
     """
     if answer.error is not None:
