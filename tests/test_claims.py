@@ -199,9 +199,13 @@ def assert_claim_reads_what_it_takes(plan, limit, *, held=0):
     everything = list(nodes(plan["Plan"]))
     kinds = Counter(node["Node Type"] for node in everything)
     assert "Sort" not in kinds, outline(plan["Plan"])
-    assert "Seq Scan" not in kinds, outline(plan["Plan"])
     scans = [node for node in everything if "Scan" in node["Node Type"]]
     tables = [node for node in scans if "Relation Name" in node]
+    # The job's row may be found by a scan of the few jobs there are (the
+    # planner's choice for a small table); the rows read are bounded below.
+    big = {JobItem._meta.db_table, TrackedAccount._meta.db_table}
+    walked = [n for n in tables if n["Node Type"] == "Seq Scan"]
+    assert not [n for n in walked if n["Relation Name"] in big], outline(plan["Plan"])
     picked = [node for node in tables if node.get("Index Name") == "item_claim_idx"]
     assert len(picked) == 1, outline(plan["Plan"])
     # The due items come off item_claim_idx in the claim's order: the scan

@@ -1,10 +1,12 @@
 """The pipeline with real django-q2 cluster processes, the sandbox and the test DB."""
 
+import json
 import time
 from datetime import timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.utils import timezone
 
 from accounts import services, uploads
@@ -99,7 +101,26 @@ def test_a_cluster_killed_mid_job_is_taken_over_with_no_manual_step(
     assert (first_after.created_at - killed_at).total_seconds() < 60
     # The dead cluster's claims were taken over once their lease ran out:
     # checked first (IM may have applied them), then sent if need be.
-    assert after.filter(api="account_check").exists()
+    checks = after.filter(api="account_check").order_by("created_at")
+    assert checks.exists()
+
+    def since(moment):
+        return round((moment - killed_at).total_seconds(), 2)
+
+    print(
+        "RELIABILITY cluster_kill",
+        json.dumps(
+            {
+                "database": connection.vendor,
+                "lease_s": im_settings.IM_CLAIM_LEASE_SECONDS,
+                "kill_to_next_call_s": since(first_after.created_at),
+                "kill_to_first_check_s": since(checks.first().created_at),
+                "kill_to_done_s": since(job.finished_at),
+                "account_checks": checks.count(),
+                "calls_after_kill": after.count(),
+            }
+        ),
+    )
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ from contextlib import contextmanager
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
 
 from accounts import owners, services
 from accounts.csv_reader import ENCODINGS, CsvFormatError, open_csv
@@ -143,6 +144,9 @@ class Command(BaseCommand):
             "The accounts it had queued and not yet sent are back to pending; "
             "run the command again."
         )
+        # The interruption may have come mid-transaction, even between SQLite's
+        # BEGIN and Django taking note of it: stop the job on a fresh connection.
+        connection.close()
         try:
             services.job_prepare_stop(job=job, message=message[:500])
         except StillLocked:
