@@ -50,6 +50,8 @@ from pathlib import Path
 
 import requests
 
+from imsandbox import TOKEN_HEADER, token_path
+
 ROOT = Path(__file__).resolve().parent.parent
 MANAGE = str(ROOT / "manage.py")
 API_CEILING = 100 * 100  # multiaccount_import: 100 calls/s x 100 accounts
@@ -189,7 +191,7 @@ class Bench:
 
         imadmin = self._run_import(csv_path)
         imadmin["db"] = read_job(self.env, imadmin["result"]["job"])
-        imadmin["sandbox"] = sandbox_stats(self.url)
+        imadmin["sandbox"] = sandbox_stats(self.url, self.control_headers)
         for cluster in self.clusters:
             cluster.terminate()  # all at once, then wait for each
         for cluster in self.clusters:
@@ -200,9 +202,14 @@ class Bench:
             log(f"cluster {cluster.n} tasks per worker: {cluster.tasks_per_worker()}")
         self.sampler.stop()
 
-        requests.post(f"{self.url}/sandbox/reset", json={"accounts": True}, timeout=10)
+        requests.post(
+            f"{self.url}/sandbox/reset",
+            json={"accounts": True},
+            headers=self.control_headers,
+            timeout=10,
+        )
         loop = self._run_loop()
-        loop["sandbox"] = sandbox_stats(self.url)
+        loop["sandbox"] = sandbox_stats(self.url, self.control_headers)
         return summarize(args, imadmin, loop, self.clusters, self.sampler, self.env)
 
     def _base_env(self):
@@ -266,6 +273,8 @@ class Bench:
         # Nothing more is expected on stdout; drain it so the sandbox never blocks.
         threading.Thread(target=drain, args=(self.sandbox.stdout,), daemon=True).start()
         self.env["IM_API_BASE_URL"] = self.url
+        token = token_path(self.tmp / "sandbox.sqlite3").read_text().strip()
+        self.control_headers = {TOKEN_HEADER: token}
         self.sampler.watch(self.sandbox.pid, "sandbox")
         log(f"sandbox at {self.url}, {self.args.latency_ms} ms a call")
 
@@ -728,9 +737,9 @@ def read_job(env, job_id):
     return found
 
 
-def sandbox_stats(url):
+def sandbox_stats(url, headers):
     """Per API that was called: calls, refusals for rate, the busiest second."""
-    stats = requests.get(f"{url}/sandbox/stats", timeout=10).json()
+    stats = requests.get(f"{url}/sandbox/stats", headers=headers, timeout=10).json()
     apis = {
         name: {
             "calls": api["calls"],

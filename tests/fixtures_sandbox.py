@@ -35,6 +35,7 @@ from django.conf import settings
 
 from accounts import conf
 from accounts.im.client import ImClient, ImConfig
+from imsandbox import TOKEN_HEADER, token_path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 LISTENING = re.compile(r"IM sandbox listening on (http://\S+)")
@@ -91,8 +92,19 @@ class SandboxProcess:
     def alive(self):
         return self._process.poll() is None
 
+    @property
+    def control_headers(self):
+        """What the /sandbox/ test aids need: the token kept beside the state."""
+        return {TOKEN_HEADER: token_path(self.state).read_text().strip()}
+
     def _call(self, method, path, payload=None):
-        response = self._http.request(method, self.url + path, json=payload, timeout=10)
+        response = self._http.request(
+            method,
+            self.url + path,
+            json=payload,
+            headers=self.control_headers,
+            timeout=10,
+        )
         if response.status_code == 404 and path.startswith("/sandbox/accounts/"):
             return None
         response.raise_for_status()

@@ -20,7 +20,7 @@ from accounts.im.client import (
     ItemResult,
     ItemsResult,
 )
-from accounts.im.usersig import verify_usersig
+from imsandbox.usersig import verify as verify_usersig
 from tests.test_im_errors import EXPECTED
 
 APP = 1400000001
@@ -148,7 +148,9 @@ def test_it_sends_a_valid_usersig_for_the_admin(client, im):
     im.post(endpoint("account_check"), json=ok(ResultItem=[]))
     client.account_check(["alice"])
     usersig = query(im.calls[0])["usersig"]
-    claims = verify_usersig(usersig, sdkappid=APP, secret_key=SECRET, identifier=ADMIN)
+    claims = verify_usersig(
+        usersig, sdkappid=APP, secret_key=SECRET, identifier=ADMIN, now=time.time()
+    )
     assert claims.expire == 3600
 
 

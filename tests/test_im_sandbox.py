@@ -9,6 +9,7 @@ import time
 import traceback
 import zlib
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from types import SimpleNamespace
 from unittest import mock
 from urllib.parse import parse_qsl
@@ -238,12 +239,18 @@ def test_it_answers_bad_bodies_with_the_documented_codes(im_client, api, body, c
     assert (answer["ActionStatus"], answer["ErrorCode"]) == ("FAIL", code)
 
 
-def test_it_accepts_any_userid_of_1_to_32_utf8_bytes(sandbox, im_client):
-    # Our own client refuses these; the service's charset is undocumented.
-    for user_id in ("\u4e2d" * 10, "with space", "x" * 32):
+def test_it_takes_userids_of_printable_ascii_and_refuses_others(sandbox, im_client):
+    # The reference: 1-32 bytes; non-ASCII IDs are unsupported. Our own
+    # client refuses all of these before sending; the sandbox checks alone.
+    for user_id in ("with space", "x" * 32, "a-b_c.d@e"):
         answer = raw_call(im_client, "account_import", {"UserID": user_id})
         assert answer["ErrorCode"] == 0, user_id
         assert sandbox.account(user_id)["UserID"] == user_id
+    for user_id in ("\u4e2d" * 10, "caf\u00e9", "tab\there", "\u00a0"):
+        answer = raw_call(im_client, "account_import", {"UserID": user_id})
+        assert answer["ErrorCode"] == 70402, user_id
+        assert "printable ASCII" in answer["ErrorInfo"]
+        assert sandbox.account(user_id) is None
 
 
 @pytest.mark.parametrize(
@@ -606,3 +613,127 @@ def test_no_secret_or_usersig_reaches_logs_or_errors(
     assert conf.secret_key() not in everything
     for usersig in used:
         assert usersig not in everything
+
+
+# -- the control endpoints --------------------------------------------------------
+
+
+def test_the_control_endpoints_refuse_a_foreign_host_header(sandbox):
+    # A page in a browser reaching the sandbox through a rebound DNS name
+    # sends its own name as Host: refused, token or not.
+    for host in ("evil.example", "evil.example:80", "127.0.0.1.evil.example"):
+        response = requests.get(
+            f"{sandbox.url}/sandbox/stats",
+            headers={"Host": host, **sandbox.control_headers},
+            timeout=10,
+        )
+        assert response.status_code == 403, host
+        assert "Host" in response.json()["error"]
+    response = requests.post(
+        f"{sandbox.url}/sandbox/reset",
+        json={"accounts": True},
+        headers={"Host": "evil.example", **sandbox.control_headers},
+        timeout=10,
+    )
+    assert response.status_code == 403
+
+
+def test_the_control_endpoints_need_the_token_from_the_state_folder(sandbox):
+    for headers in ({}, {"X-Sandbox-Token": "guess"}):
+        response = requests.post(
+            f"{sandbox.url}/sandbox/faults",
+            json={"http_502_rate": 1.0},
+            headers=headers,
+            timeout=10,
+        )
+        assert response.status_code == 403
+    assert sandbox.stats()["faults"]["http_502_rate"] == 0.0
+    token_file = Path(f"{sandbox.state}.token")
+    assert token_file.stat().st_mode & 0o777 == 0o600
+    assert sandbox.control_headers == {
+        "X-Sandbox-Token": token_file.read_text().strip()
+    }
+    localhost = sandbox.url.replace("127.0.0.1", "localhost")
+    response = requests.get(
+        f"{localhost}/sandbox/stats", headers=sandbox.control_headers, timeout=10
+    )
+    assert response.status_code == 200
+
+
+def test_a_usersig_is_valid_through_its_last_whole_second():
+    # In process, with the sandbox's clock set: time + expire is the last
+    # second, and any fraction of it is still valid.
+    import tempfile
+
+    from imsandbox import Sandbox, SandboxConfig
+
+    key, app = "k" * 64, 1400000009
+    with tempfile.TemporaryDirectory() as folder:
+        clock = SimpleNamespace(now=0.0)
+        config = SandboxConfig(
+            sdkappid=app,
+            secret_key=key,
+            identifier="administrator",
+            state_path=f"{folder}/state.sqlite3",
+        )
+        sandbox = Sandbox(config, clock=lambda: clock.now)
+        try:
+            made_at = 1_700_000_000
+            usersig = make_usersig(
+                "administrator", sdkappid=app, key=key, at=made_at, expire=600
+            )
+
+            def call():
+                query = (
+                    f"sdkappid={app}&identifier=administrator&usersig={usersig}"
+                    "&random=7&contenttype=json"
+                )
+                body = json.dumps({"CheckItem": [{"UserID": "x"}]}).encode()
+                reply = sandbox.handle(
+                    "POST", f"/v4/im_open_login_svc/account_check?{query}", body
+                )
+                return json.loads(reply.body)["ErrorCode"]
+
+            clock.now = made_at + 600 + 0.999
+            assert call() == 0
+            clock.now = made_at + 601.0
+            assert call() == 70001
+        finally:
+            sandbox.close()
+
+
+def test_a_usersig_in_its_last_second_is_accepted_over_http(im_client):
+    expire = 5
+    while time.time() % 1 > 0.5:  # start early in a second: the call fits in it
+        time.sleep(0.05)
+    usersig = make_usersig(at=int(time.time()) - expire, expire=expire)
+    answer = raw_call(
+        im_client, "account_check", {"CheckItem": [{"UserID": "x"}]}, usersig=usersig
+    )
+    assert answer["ErrorCode"] == 0, answer
+    time.sleep(1.1)
+    answer = raw_call(
+        im_client, "account_check", {"CheckItem": [{"UserID": "x"}]}, usersig=usersig
+    )
+    assert answer["ErrorCode"] == 70001
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("127.0.0.1:8765", True),
+        ("127.0.0.2", True),
+        ("localhost:80", True),
+        ("[::1]:8765", True),
+        ("", False),
+        (None, False),
+        ("[::1", False),
+        ("10.0.0.1:8765", False),
+        ("localhost.evil.example", False),
+        ("127.0.0.1.evil.example", False),
+    ],
+)
+def test_only_a_loopback_host_header_counts_as_loopback(host, loopback):
+    from imsandbox.control import loopback_host
+
+    assert loopback_host(host) is loopback

@@ -1,4 +1,6 @@
-"""UserSig: the cache renews early and is thread-safe; verification matches the API."""
+"""UserSig: the app's cache renews early and is thread-safe; the sandbox's
+verification (written from the reference on its own) takes what tls-sig-api-v2
+makes and refuses what the service refuses."""
 
 import base64
 import json
@@ -9,7 +11,9 @@ import zlib
 import pytest
 from TLSSigAPIv2 import TLSSigAPIv2
 
-from accounts.im.usersig import UserSigCache, UserSigInvalid, verify_usersig
+from accounts.im.usersig import UserSigCache
+from imsandbox.usersig import BadUserSig as UserSigInvalid
+from imsandbox.usersig import verify as verify_usersig
 
 APP = 1400000001
 KEY = "5bd2850fff3ecb11d7c805251c51ee463a25727bddc2385f3fa8bfee1bb93b5e"
@@ -56,6 +60,7 @@ def encode(doc, *, level=6, separators=(", ", ": ")):
 
 def verify(usersig, **overrides):
     kwargs = {"sdkappid": APP, "secret_key": KEY, "identifier": ADMIN}
+    kwargs["now"] = time.time()
     kwargs.update(overrides)
     return verify_usersig(usersig, **kwargs)
 
@@ -220,6 +225,8 @@ def test_it_accepts_a_usersig_until_time_plus_expire_inclusive():
     claims = verify(sig)
     deadline = claims.time + claims.expire
     assert verify(sig, now=deadline) == claims
+    # The last second is whole: a fraction into it is still within it.
+    assert verify(sig, now=deadline + 0.999) == claims
     assert refusal_code(sig, now=deadline + 1) == 70001
 
 

@@ -57,10 +57,7 @@ def test_it_imports_every_account_in_batches_of_100(im_settings, sandbox, run_jo
     assert max(c.account_count for c in calls) == 100
     assert {c.api for c in calls} == {"multiaccount_import"}
     assert sandbox.stats()["accounts"] >= 1050
-    assert (
-        requests.get(f"{sandbox.url}/sandbox/accounts/u000007").json()["Nick"]
-        == "Nick 7"
-    )
+    assert sandbox.account("u000007")["Nick"] == "Nick 7"
     started, ended = (
         AuditEvent.objects.get(job_id=job.pk, action=action)
         for action in (AuditAction.JOB_STARTED, AuditAction.JOB_ENDED)
@@ -137,9 +134,7 @@ def test_a_configuration_error_pauses_the_job_and_fails_no_account(
 def test_reconciliation_finds_accounts_deleted_in_im(im_settings, sandbox, run_job):
     run_job(start_import(300))
     gone = [f"u{i:06d}" for i in range(0, 300, 6)]
-    requests.post(
-        f"{sandbox.url}/sandbox/delete", json={"UserIDs": gone}
-    ).raise_for_status()
+    sandbox.drop_accounts(gone)
     check = services.accounts_reconcile(all_imported=True)
     assert check.kind == JobKind.CHECK and check.total == 300
     check = run_job(check)

@@ -1,7 +1,9 @@
 """``manage.py im_sandbox``: Tencent IM's account API on loopback, for local runs.
 
 It prints one line, ``IM sandbox listening on http://HOST:PORT``, then logs one
-line a call to stderr (query strings redacted). Ctrl-C or SIGTERM stops it.
+line a call to stderr (query strings redacted). The /sandbox/ test aids need
+the token it keeps in ``STATE.token`` (header ``X-Sandbox-Token``). Ctrl-C or
+SIGTERM stops it.
 The hidden ``--rate-scale F`` multiplies the documented rate limits: a testing
 aid for benches (e.g. 100) and for limiter tests (e.g. 0.25).
 """
@@ -17,7 +19,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts import conf
-from accounts.im.sandbox import Faults, SandboxConfig, make_server
+from imsandbox import Faults, SandboxConfig, make_server
 
 DEFAULTS = Faults()
 LOG_LEVELS = {0: logging.WARNING, 1: logging.INFO}  # higher verbosity: DEBUG
@@ -124,7 +126,7 @@ def _faults(options):
 
 
 def _require_loopback(host):
-    # The control endpoints (/sandbox/...) take no credentials.
+    # The API is plain HTTP with the app's UserSig in the URL: loopback only.
     try:
         infos = socket.getaddrinfo(host, None)
     except socket.gaierror:
@@ -135,7 +137,7 @@ def _require_loopback(host):
 
 def _configure_logging(verbosity):
     level = LOG_LEVELS.get(verbosity, logging.DEBUG)
-    logging.getLogger("accounts.im.sandbox").setLevel(level)
+    logging.getLogger("imsandbox").setLevel(level)
 
 
 def serve_until_stopped(server):
