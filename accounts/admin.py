@@ -6,9 +6,10 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
+from accounts.audit.records import audit_record
+from accounts.audit.selectors import EVENT_FIELDS
+
 from . import services
-from .audit import audit_record
-from .audit_selectors import EVENT_FIELDS
 from .models import (
     ApiCall,
     AuditAction,

@@ -14,8 +14,9 @@ from django.db.models import Q
 from django.utils import timezone
 from django_q.tasks import async_task
 
+from accounts.audit.records import audit_job_ended, audit_job_started, audit_record
+
 from . import conf, owners, preparation
-from .audit import audit_job_ended, audit_job_started, audit_record
 from .models import (
     ACTIVE_JOB_STATUSES,
     AccountState,
@@ -548,7 +549,9 @@ def maintenance(*, reconcile=True):
     """
     resumed, _ = preparations_resume()
     settle_abandoned_items()
-    from .uploads import uploads_cleanup  # uploads builds on this module
+    from accounts.uploads.services import (
+        uploads_cleanup,  # uploads builds on this module
+    )
 
     uploads_cleanup()
     check = accounts_reconcile(source=JobSource.SCHEDULE) if reconcile else None

@@ -18,7 +18,8 @@ from django.db import connection, transaction
 from django.db.models.signals import m2m_changed
 from django.dispatch import receiver
 
-from .audit import audit_record, current_context
+from accounts.audit.records import audit_record, current_context
+
 from .models import AuditAction
 from .roles import role_names
 

@@ -6,7 +6,9 @@ by tasks: ``engine_wake`` only tells it that new work is there.
 
 from django.conf import settings
 
-from . import services, uploads
+from accounts import services
+from accounts.uploads import services as uploads
+
 from .models import ImportJob
 from .pipeline.engine import wake_local
 

@@ -88,7 +88,7 @@ MIDDLEWARE = [
     # Every view is private unless it says otherwise.
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     # Lets audit entries written from signals (role changes) name who and where.
-    "accounts.audit.AuditRequestMiddleware",
+    "accounts.audit.records.AuditRequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes requires: turns a lock-out into its response.
@@ -106,7 +106,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "accounts.context_processors.im_status",
+                "accounts.web.context_processors.im_status",
             ],
         },
     },
@@ -217,7 +217,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "audit/locked_out.html"
 # The address the audit history records, so both name the same client.
-AXES_CLIENT_IP_CALLABLE = "accounts.audit.client_ip"
+AXES_CLIENT_IP_CALLABLE = "accounts.audit.records.client_ip"
 # The audit history records sign-ins; axes keeps only the failure counters.
 AXES_DISABLE_ACCESS_LOG = True
 

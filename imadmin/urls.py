@@ -18,7 +18,7 @@ urlpatterns = [
         auth_views.PasswordChangeDoneView.as_view(),
         name="password_change_done",
     ),
-    path("uploads/", include("accounts.upload_urls")),
-    path("audit/", include("accounts.audit_urls")),
-    path("", include("accounts.urls")),
+    path("uploads/", include("accounts.uploads.urls")),
+    path("audit/", include("accounts.audit.urls")),
+    path("", include("accounts.web.urls")),
 ]

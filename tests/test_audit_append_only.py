@@ -4,7 +4,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db import DatabaseError, connection, transaction
 
-from accounts.audit import audit_record
+from accounts.audit.records import audit_record
 from accounts.models import AuditAction, AuditEvent, AuditEventImmutable
 
 pytestmark = pytest.mark.django_db

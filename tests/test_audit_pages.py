@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from accounts.audit import audit_record
-from accounts.audit_selectors import CALL_FIELDS, EVENT_FIELDS
+from accounts.audit.records import audit_record
+from accounts.audit.selectors import CALL_FIELDS, EVENT_FIELDS
 from accounts.models import (
     ApiCall,
     AuditAction,

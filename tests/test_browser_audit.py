@@ -7,7 +7,7 @@ import io
 import pytest
 from django.utils import timezone
 
-from accounts.audit import audit_record
+from accounts.audit.records import audit_record
 from accounts.models import ApiCall, AuditAction, ImportJob
 from tests.fixtures_browser import login, screenshot
 from tests.test_roles import PASSWORD, user_with_role

@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.utils import timezone
 
-from accounts import services, uploads
+from accounts import services
 from accounts.models import (
     AccountState,
     ApiCall,
@@ -21,6 +21,7 @@ from accounts.models import (
     TrackedAccount,
 )
 from accounts.selectors import job_wait
+from accounts.uploads import services as uploads
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.cluster]
 

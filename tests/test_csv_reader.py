@@ -4,7 +4,7 @@ import io
 
 import pytest
 
-from accounts.csv_reader import CsvFormatError, open_csv
+from accounts.uploads.reader import CsvFormatError, open_csv
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02"
 

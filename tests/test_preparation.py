@@ -7,7 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db.models import Count
 from django.utils import timezone
 
-from accounts import preparation, services, tasks, uploads
+from accounts import preparation, services, tasks
 from accounts.models import (
     AccountState,
     AuditAction,
@@ -21,6 +21,7 @@ from accounts.models import (
     Upload,
 )
 from accounts.pipeline import lifecycle
+from accounts.uploads import services as uploads
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -288,7 +288,7 @@ def test_a_busy_database_at_confirm_is_a_message_not_an_error(client, monkeypatc
     def confirm(**kwargs):
         raise OperationalError("database is locked")
 
-    monkeypatch.setattr("accounts.uploads.upload_confirm", confirm)
+    monkeypatch.setattr("accounts.uploads.services.upload_confirm", confirm)
     response = client.post(f"/uploads/{upload.token}/confirm/", follow=True)
     assert response.redirect_chain == [(f"/uploads/{upload.token}/", 302)]
     assert "The database is busy" in response.content.decode()

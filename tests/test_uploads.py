@@ -14,7 +14,7 @@ from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from accounts import preparation, services, tasks, uploads
+from accounts import preparation, services, tasks
 from accounts.models import (
     AccountState,
     AuditAction,
@@ -27,6 +27,7 @@ from accounts.models import (
     UploadStatus,
 )
 from accounts.pipeline import lifecycle
+from accounts.uploads import services as uploads
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02"
 MIXED = (

@@ -7,7 +7,6 @@ import pytest
 from django.core.cache import cache
 from django.utils import timezone
 
-from accounts import context_processors
 from accounts.models import (
     AccountState,
     ApiCall,
@@ -17,6 +16,7 @@ from accounts.models import (
     RemoteStatus,
     TrackedAccount,
 )
+from accounts.web import context_processors
 from tests.personas import IMPORTER, READER, SUPPORT, signed_in
 
 pytestmark = pytest.mark.django_db

@@ -13,7 +13,8 @@ import time
 from django.db.models import F, Q
 from django.utils import timezone
 
-from ..audit import audit_job_ended
+from accounts.audit.records import audit_job_ended
+
 from ..im.errors import describe
 from ..models import (
     ACTIVE_JOB_STATUSES,

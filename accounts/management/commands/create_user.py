@@ -19,7 +19,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from accounts import roles
-from accounts.audit import audit_context
+from accounts.audit.records import audit_context
 
 PASSWORD_ENV = "IMADMIN_PASSWORD"
 

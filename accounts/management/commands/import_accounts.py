@@ -9,10 +9,10 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
 from accounts import owners, services
-from accounts.csv_reader import ENCODINGS, CsvFormatError, open_csv
 from accounts.models import JobSource
 from accounts.pipeline.db import StillLocked
 from accounts.preparation import PreparationEnded
+from accounts.uploads.reader import ENCODINGS, CsvFormatError, open_csv
 
 from ._jobs import add_wait_arguments, report
 

@@ -9,12 +9,12 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from . import audit_selectors as selectors
-from .audit import audit_record
-from .audit_forms import AuditFilterForm
-from .exports import FORMATS
-from .models import AuditAction, ImportJob
-from .selectors import job_counts
+from accounts.audit import selectors
+from accounts.audit.forms import AuditFilterForm
+from accounts.audit.records import audit_record
+from accounts.exports import FORMATS
+from accounts.models import AuditAction, ImportJob
+from accounts.selectors import job_counts
 
 VIEW = "accounts.view_auditevent"
 EXPORT = "accounts.export_audit"

@@ -6,7 +6,7 @@ from datetime import datetime, time, timedelta
 from django.db.models import Q
 from django.utils import timezone
 
-from .models import ApiCall, AuditAction, AuditEvent
+from accounts.models import ApiCall, AuditAction, AuditEvent
 
 PAGE_SIZE = 50
 CALLS_PAGE_SIZE = 100

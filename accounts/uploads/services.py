@@ -24,23 +24,23 @@ from django.db.models import Q
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
-from . import services
-from .audit import audit_record
-from .csv_reader import ENCODINGS, CsvFormatError, open_csv
-from .models import (
+from accounts import services
+from accounts.audit.records import audit_record
+from accounts.models import (
     AccountState,
     AuditAction,
     JobSource,
     Upload,
     UploadStatus,
 )
-from .preparation import (
+from accounts.preparation import (
     BUSY_STATES,
     CHUNK,
     PREPARING_STATUSES,
     PreparationEnded,
     accounts_known,
 )
+from accounts.uploads.reader import ENCODINGS, CsvFormatError, open_csv
 
 PREVIEW_INVALID_ROWS = 20
 SHOWN_CHARS = 80  # of a UserID or nickname in the preview: a cell may be 64 KiB

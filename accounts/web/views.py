@@ -14,12 +14,11 @@ from django.http import Http404, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
-from . import conf, selectors, services
-from .audit import audit_record
-from .exports import csv_lines
-from .forms import AccountFilterForm, CallPageForm, JobFilterForm, SingleImportForm
-from .im.errors import ImError
-from .models import (
+from accounts import conf, selectors, services
+from accounts.audit.records import audit_record
+from accounts.exports import csv_lines
+from accounts.im.errors import ImError
+from accounts.models import (
     AccountState,
     AuditAction,
     ImportJob,
@@ -28,6 +27,12 @@ from .models import (
     JobSource,
     RemoteStatus,
     TrackedAccount,
+)
+from accounts.web.forms import (
+    AccountFilterForm,
+    CallPageForm,
+    JobFilterForm,
+    SingleImportForm,
 )
 
 VIEW_ACCOUNTS = "accounts.view_trackedaccount"

@@ -17,11 +17,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import uploads
-from .csv_reader import ENCODINGS
-from .exports import csv_lines
-from .models import Upload, UploadStatus
-from .upload_forms import UploadForm
+from accounts.exports import csv_lines
+from accounts.models import Upload, UploadStatus
+from accounts.uploads import services as uploads
+from accounts.uploads.forms import UploadForm
+from accounts.uploads.reader import ENCODINGS
 
 log = logging.getLogger(__name__)
 

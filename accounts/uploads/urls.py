@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import upload_views
+from accounts.uploads import views as upload_views
 
 urlpatterns = [
     path("new/", upload_views.upload_new, name="upload_new"),

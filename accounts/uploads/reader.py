@@ -12,7 +12,7 @@ import csv
 import io
 from dataclasses import dataclass, field
 
-from .im.validation import FieldError, clean_face_url, clean_nick, clean_user_id
+from accounts.im.validation import FieldError, clean_face_url, clean_nick, clean_user_id
 
 SAMPLE_BYTES = 1 << 20
 ENCODINGS = {"auto": "Detect", "utf-8": "UTF-8", "gb18030": "GB18030 (Chinese Excel)"}

@@ -2,7 +2,7 @@
 
 from django import forms
 
-from .models import AuditAction
+from accounts.models import AuditAction
 
 
 class AuditFilterForm(forms.Form):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import audit_views as views
+from accounts.audit import views
 
 urlpatterns = [
     path("", views.audit_list, name="audit_list"),

@@ -8,10 +8,10 @@ from django.core.exceptions import ImproperlyConfigured
 from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
 
-from . import conf, selectors
-from .checks import im_settings_check
-from .im.errors import ErrorClass, code_info
-from .models import JobStatus
+from accounts import conf, selectors
+from accounts.checks import im_settings_check
+from accounts.im.errors import ErrorClass, code_info
+from accounts.models import JobStatus
 
 CHECK_SECONDS = 60
 # The settings the IM checks read: a change (e.g. in a test) runs them again.

@@ -10,7 +10,7 @@ from contextvars import ContextVar
 
 from django.conf import settings
 
-from .models import AuditAction, AuditEvent
+from accounts.models import AuditAction, AuditEvent
 
 # Who is acting right now, for entries written where no request is passed
 # (signal receivers): the request in flight, or a command's own name.

@@ -2,7 +2,7 @@
 
 from django import forms
 
-from .csv_reader import ENCODINGS
+from accounts.uploads.reader import ENCODINGS
 
 
 class UploadForm(forms.Form):

@@ -2,9 +2,9 @@
 
 from django import forms
 
-from .im.validation import FieldError, clean_face_url, clean_nick, clean_user_id
-from .models import AccountState, JobSource, JobStatus, RemoteStatus
-from .selectors import DRIFTED, UNCHECKED
+from accounts.im.validation import FieldError, clean_face_url, clean_nick, clean_user_id
+from accounts.models import AccountState, JobSource, JobStatus, RemoteStatus
+from accounts.selectors import DRIFTED, UNCHECKED
 
 ANY = [("", "any")]
 

@@ -1,0 +1,1 @@
+"""CSV/XLSX uploads: reading a file, previewing it, confirming it into an import job."""

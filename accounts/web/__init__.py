@@ -1,0 +1,1 @@
+"""The dashboard pages: home, the single-import form, accounts and jobs."""
