@@ -6,6 +6,7 @@ by tasks: ``engine_wake`` only tells it that new work is there.
 
 from django.conf import settings
 
+from accounts import maintenance as upkeep
 from accounts import services
 from accounts.uploads import services as uploads
 
@@ -30,5 +31,5 @@ def job_prepare(job_id):
 
 def maintenance():
     """Scheduled upkeep: resume stalled preparations, reconcile uncertain accounts."""
-    resumed, check = services.maintenance()
+    resumed, check = upkeep.maintenance()
     return {"resumed": resumed, "check_job": check.pk if check else None}

@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.utils import timezone
 
-from accounts import services
+from accounts import maintenance, services
 from accounts.models import (
     AccountState,
     ApiCall,
@@ -176,7 +176,7 @@ def test_a_worker_killed_mid_preparation_resumes_to_exact_totals(
     # What the schedule does once the heartbeat is stale, done now.
     stale = timezone.now() - timedelta(seconds=3 * im_settings.IM_CLAIM_LEASE_SECONDS)
     ImportJob.objects.filter(pk=job.pk).update(heartbeat_at=stale)
-    resumed, _ = services.maintenance(reconcile=False)
+    resumed, _ = maintenance.maintenance(reconcile=False)
     assert job.pk in resumed
     job = job_wait(job, timeout=240)
     assert job.status == JobStatus.DONE, second.log_text()[-3000:]

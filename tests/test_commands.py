@@ -15,7 +15,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import transaction
 
-from accounts import preparation, services
+from accounts import services
 from accounts.models import (
     AccountState,
     ImportJob,
@@ -26,6 +26,7 @@ from accounts.models import (
     TrackedAccount,
 )
 from accounts.selectors import job_wait
+from accounts.services import preparation
 from tests.fixtures_pipeline import database_url
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -10,7 +10,7 @@ import pytest
 import requests
 from django.db import connection
 
-from accounts import services
+from accounts import maintenance, services
 from accounts.im import errors
 from accounts.models import (
     AccountState,
@@ -266,7 +266,7 @@ def test_maintenance_settles_items_left_open_in_a_stopped_job(im_settings, sandb
     held = JobItem.objects.filter(job=job, claimed_until__isnull=False)
     assert held.count() == 100 and not held.exclude(state=ItemState.QUEUED).exists()
     held.update(claimed_until=1.0)  # the worker died: its lease ran out
-    services.maintenance(reconcile=False)
+    maintenance.maintenance(reconcile=False)
     job.refresh_from_db()
     assert (job.failed, job.settled) == (150, True)
     assert not lifecycle.open_items(job).exists()

@@ -7,7 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db.models import Count
 from django.utils import timezone
 
-from accounts import preparation, services, tasks
+from accounts import maintenance, services, tasks
 from accounts.models import (
     AccountState,
     AuditAction,
@@ -21,6 +21,7 @@ from accounts.models import (
     Upload,
 )
 from accounts.pipeline import lifecycle
+from accounts.services import preparation, preparing
 from accounts.uploads import services as uploads
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -157,17 +158,17 @@ def test_a_preparing_job_is_sent_but_never_finished_before_its_last_row():
 def test_maintenance_requeues_a_stalled_upload_preparation(monkeypatch):
     queued = []
     monkeypatch.setattr(
-        services, "async_task", lambda func, *args, **kw: queued.append((func, args))
+        preparing, "async_task", lambda func, *args, **kw: queued.append((func, args))
     )
     _, job = confirmed_upload(10)
     queued.clear()
     long_ago = timezone.now() - timedelta(hours=1)
     ImportJob.objects.filter(pk=job.pk).update(heartbeat_at=long_ago)
-    resumed, _ = services.maintenance(reconcile=False)
+    resumed, _ = maintenance.maintenance(reconcile=False)
     assert resumed == [job.pk]
     assert queued == [("accounts.tasks.job_prepare", (job.pk,))]
     # The heartbeat is new: the next run waits for that task.
-    assert services.maintenance(reconcile=False) == ([], None)
+    assert maintenance.maintenance(reconcile=False) == ([], None)
     assert len(queued) == 1
     assert Upload.objects.get().stored_name  # the file stays for the task
 
@@ -177,11 +178,11 @@ def test_maintenance_ends_a_dead_command_preparation_and_keeps_its_rows():
     preparation.job_fill(job, iter(rows(2500)), deadline=0)
     long_ago = timezone.now() - timedelta(hours=1)
     ImportJob.objects.filter(pk=job.pk).update(heartbeat_at=long_ago)
-    assert services.maintenance(reconcile=False) == ([], None)
+    assert maintenance.maintenance(reconcile=False) == ([], None)
     job.refresh_from_db()
     # What it queued is still sent: nothing failed for its command's death.
     assert job.status == JobStatus.QUEUED and job.is_active
-    assert job.options["prepare_note"] == services.COMMAND_DIED
+    assert job.options["prepare_note"] == preparing.COMMAND_DIED
     assert "preparing" not in job.options
     assert (job.total, job.failed) == (1000, 0)
     assert set(TrackedAccount.objects.values_list("state", flat=True)) == {
@@ -211,7 +212,7 @@ def test_cancelling_a_preparing_job_stops_its_preparation(settings):
 def test_the_rows_of_a_job_are_read_in_slices(monkeypatch, settings):
     queued = []
     monkeypatch.setattr(
-        services, "async_task", lambda func, *args, **kw: queued.append((func, args))
+        preparing, "async_task", lambda func, *args, **kw: queued.append((func, args))
     )
     _, job = confirmed_upload(3500)
     settings.PREPARE_SLICE_SECONDS = 1e-9
@@ -278,7 +279,7 @@ def test_maintenance_finishes_a_sweep_whose_process_died(monkeypatch):
     assert (job.status, job.cancelled) == (JobStatus.CANCELLED, 300)
     assert not AuditEvent.objects.filter(action=AuditAction.JOB_ENDED).exists()
     monkeypatch.setattr(lifecycle, "_sweep_chunk", real_chunk)
-    services.maintenance(reconcile=False)
+    maintenance.maintenance(reconcile=False)
     job.refresh_from_db()
     assert (job.cancelled, job.remaining) == (700, 0)
     ended = AuditEvent.objects.get(job_id=job.pk, action=AuditAction.JOB_ENDED)

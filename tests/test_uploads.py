@@ -14,7 +14,7 @@ from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from accounts import preparation, services, tasks
+from accounts import maintenance, services, tasks
 from accounts.models import (
     AccountState,
     AuditAction,
@@ -27,6 +27,7 @@ from accounts.models import (
     UploadStatus,
 )
 from accounts.pipeline import lifecycle
+from accounts.services import preparation
 from accounts.uploads import services as uploads
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02"
@@ -444,7 +445,7 @@ def test_a_file_gone_before_its_preparation_stops_the_job_with_a_message(
     ended = AuditEvent.objects.get(action=AuditAction.JOB_ENDED)
     assert ended.result == JobStatus.STOPPED
     # Nothing stuck: maintenance finds nothing to resume, nothing is open.
-    assert services.maintenance(reconcile=False) == ([], None)
+    assert maintenance.maintenance(reconcile=False) == ([], None)
     assert job.settled and not lifecycle.open_items(job).exists()
 
 

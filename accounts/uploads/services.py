@@ -33,7 +33,7 @@ from accounts.models import (
     Upload,
     UploadStatus,
 )
-from accounts.preparation import (
+from accounts.services.preparation import (
     BUSY_STATES,
     CHUNK,
     PREPARING_STATUSES,

@@ -8,10 +8,11 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
-from accounts import owners, services
+from accounts import services
 from accounts.models import JobSource
 from accounts.pipeline.db import StillLocked
-from accounts.preparation import PreparationEnded
+from accounts.services import owners
+from accounts.services.preparation import PreparationEnded
 from accounts.uploads.reader import ENCODINGS, CsvFormatError, open_csv
 
 from ._jobs import add_wait_arguments, report

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from accounts import services
+from accounts import maintenance
 
 
 class Command(BaseCommand):
@@ -15,7 +15,7 @@ class Command(BaseCommand):
         parser.add_argument("--no-reconcile", action="store_true")
 
     def handle(self, *args, no_reconcile, **options):
-        resumed, check = services.maintenance(reconcile=not no_reconcile)
+        resumed, check = maintenance.maintenance(reconcile=not no_reconcile)
         self.stdout.write(f"resumed preparations: {resumed or 'none'}")
         if check:
             self.stdout.write(f"check job #{check.pk} queued ({check.total} accounts)")

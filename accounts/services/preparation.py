@@ -23,8 +23,8 @@ from django.db import connection
 from django.db.models import F
 from django.utils import timezone
 
-from .bulk_sql import columns, insert_rows, select_in, table, update_by_ids
-from .models import (
+from accounts.bulk_sql import columns, insert_rows, select_in, table, update_by_ids
+from accounts.models import (
     ACTIVE_JOB_STATUSES,
     AccountState,
     ImportJob,
@@ -33,8 +33,8 @@ from .models import (
     JobStatus,
     TrackedAccount,
 )
-from .pipeline import db
-from .pipeline.worker import wake
+from accounts.pipeline import db
+from accounts.pipeline.worker import wake
 
 CHUNK = 500  # rows per statement: under SQLite's parameter cap, cheap in memory
 # Rows per transaction: ~50 ms (at most ~0.1 s) of SQLite write lock, measured.

@@ -1,0 +1,67 @@
+"""The reads that pages, commands and exports need; none of them writes.
+
+This package's modules: ``accounts`` (lists, filters, an account's page,
+exports), ``jobs`` (counts, progress, waiting, calls, problem rows),
+``dashboard`` (counts by state, imports per day, rate use, workers) and
+``paging`` (keyset pages). The names below are the public API.
+"""
+
+from accounts.selectors.accounts import (
+    DRIFTED,
+    UNCHECKED,
+    account_calls,
+    account_export_rows,
+    account_items,
+    account_page,
+    accounts_filtered,
+)
+from accounts.selectors.dashboard import (
+    account_counts,
+    account_summary,
+    api_rate_use,
+    cached,
+    imports_per_day,
+    worker_status,
+)
+from accounts.selectors.jobs import (
+    job_calls_page,
+    job_counts,
+    job_problem_rows,
+    job_progress,
+    job_wait,
+    job_waiting_text,
+    jobs_filtered,
+    last_finished_job,
+    paused_jobs,
+    recent_jobs,
+)
+from accounts.selectors.paging import PAGE_SIZE, Page, keyset_page
+
+__all__ = [
+    "DRIFTED",
+    "PAGE_SIZE",
+    "UNCHECKED",
+    "Page",
+    "account_calls",
+    "account_counts",
+    "account_export_rows",
+    "account_items",
+    "account_page",
+    "account_summary",
+    "accounts_filtered",
+    "api_rate_use",
+    "cached",
+    "imports_per_day",
+    "job_calls_page",
+    "job_counts",
+    "job_problem_rows",
+    "job_progress",
+    "job_wait",
+    "job_waiting_text",
+    "jobs_filtered",
+    "keyset_page",
+    "last_finished_job",
+    "paused_jobs",
+    "recent_jobs",
+    "worker_status",
+]

@@ -1,0 +1,164 @@
+"""Reads of jobs: counts, progress, waiting, their calls and problem rows."""
+
+import time
+from datetime import datetime
+
+from django.utils import timezone
+
+from accounts.im.errors import describe
+from accounts.models import (
+    ApiCall,
+    ImportJob,
+    JobItem,
+    JobStatus,
+)
+from accounts.selectors.paging import EXPORT_CHUNK, PAGE_SIZE, keyset_page
+
+
+def job_counts(job):
+    """A job's counts by outcome, named as the UI and commands show them."""
+    names = {
+        "import": "imported",
+        "check": "checked",
+        "delete": "deleted",
+    }
+    return {
+        "total": job.total,
+        names[job.kind]: job.succeeded,
+        "failed": job.failed,
+        "invalid": job.invalid,
+        "cancelled": job.cancelled,
+        "remaining": job.remaining,
+    }
+
+
+def job_wait(job, *, timeout=None, poll=0.1, on_progress=None):
+    """Block until ``job`` is settled (its counts final) or paused; return it.
+
+    A paused job needs a person, so waiting for it would never end. Raises
+    TimeoutError after ``timeout`` seconds.
+    """
+    started = time.monotonic()
+    while True:
+        job.refresh_from_db()
+        if job.settled or job.status == JobStatus.PAUSED:
+            return job
+        if on_progress:
+            on_progress(job)
+        if timeout is not None and time.monotonic() - started > timeout:
+            raise TimeoutError(f"job #{job.pk} still {job.status} after {timeout:.0f}s")
+        time.sleep(poll)
+
+
+def recent_jobs(limit=10):
+    return ImportJob.objects.select_related("created_by").order_by("-id")[:limit]
+
+
+FINISHED_JOB_STATUSES = (
+    JobStatus.DONE,
+    JobStatus.DONE_WITH_ERRORS,
+    JobStatus.STOPPED,
+    JobStatus.CANCELLED,
+)
+
+
+def paused_jobs(limit=3):
+    """The newest jobs paused on an error of the settings (a person must act)."""
+    return list(
+        ImportJob.objects.filter(status=JobStatus.PAUSED).order_by("-id")[:limit]
+    )
+
+
+def last_finished_job():
+    """The job that ended most recently (by id among ended jobs), or None."""
+    return (
+        ImportJob.objects.filter(status__in=FINISHED_JOB_STATUSES)
+        .order_by("-id")
+        .first()
+    )
+
+
+def jobs_filtered(*, status=""):
+    jobs = ImportJob.objects.select_related("created_by")
+    return jobs.filter(status=status) if status else jobs
+
+
+def job_calls_page(job, *, after=None, before=None, size=PAGE_SIZE):
+    """A page of ``job``'s call log, newest first (the (job, id) index)."""
+    calls = ApiCall.objects.filter(job=job).defer("user_ids")
+    return keyset_page(calls, after=after, before=before, size=size)
+
+
+def job_waiting_text(job):
+    """ "waiting for IM: <reason>, next try at <time>" for a waiting job, else ""."""
+    if not job.waiting:
+        return ""
+    at = timezone.localtime(
+        datetime.fromtimestamp(job.wait_until, tz=timezone.get_current_timezone())
+    )
+    tries = f" ({job.wait_failures} tries failed)" if job.wait_failures > 1 else ""
+    return f"waiting for IM: {job.wait_reason}{tries}, next try at {at:%H:%M:%S}"
+
+
+def job_progress(job, *, now=None):
+    """What a progress bar and the live page show of ``job``: counts, shares, rate."""
+    now = now or timezone.now()
+    end = job.finished_at or now
+    seconds = (end - job.started_at).total_seconds() if job.started_at else 0
+    counts = {
+        "succeeded": job.succeeded,
+        "failed": job.failed,
+        "invalid": job.invalid,
+        "cancelled": job.cancelled,
+    }
+    segments, x = [], 0.0
+    for name, count in counts.items():
+        width = 100 * count / job.total if job.total else 0
+        segments.append({"name": name, "x": round(x, 3), "width": round(width, 3)})
+        x += width
+    return {
+        "id": job.pk,
+        "status": job.status,
+        "status_display": job.get_status_display(),
+        # Kept live until the counts are final, which comes a moment after a
+        # stop or a cancel, once the calls in flight are answered.
+        "active": not job.settled,
+        "paused": job.status == JobStatus.PAUSED,
+        "prepared_rows": job.options.get("prepared_rows", 0),
+        "total": job.total,
+        **counts,
+        "remaining": job.remaining,
+        "percent": job.percent,
+        "rate": round(job.done_count / seconds, 1) if seconds > 0 else None,
+        "error_code": job.error_code,
+        "error_sentence": job.error_sentence,
+        "waiting": job_waiting_text(job),
+        "preparing": job.preparing,
+        "settled": job.settled,
+        "segments": segments,
+        "started_at": _local_text(job.started_at),
+        "finished_at": _local_text(job.finished_at),
+        "heartbeat_at": _local_text(job.heartbeat_at),
+    }
+
+
+def _local_text(moment):
+    """A time as the pages print it ("Y-m-d H:i:s", local), or "—"."""
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S") if moment else "—"
+
+
+def job_problem_rows(job, state):
+    """(UserID, Nick, FaceUrl, ErrorCode, Error) of ``job``'s items in ``state``.
+
+    Read in chunks in item order, for a CSV that can be fixed and uploaded again.
+    """
+    rows = (
+        JobItem.objects.filter(job=job, state=state)
+        .order_by("id")
+        .values_list(
+            "account__user_id", "account__nick", "account__face_url", "error_code"
+        )
+        .iterator(chunk_size=EXPORT_CHUNK)
+    )
+    for user_id, nick, face_url, code in rows:
+        yield user_id, nick, face_url, code, describe(code)

@@ -1,0 +1,57 @@
+"""Every write and state change of accounts and jobs; queueing happens on commit.
+
+Views, admin actions, commands and tasks call these; none of them writes models
+directly. Services take keyword-only arguments and are named ``<entity>_<action>``.
+This package's modules: ``jobs`` (start, retry, cancel, resume), ``preparing``
+(a job filled from a file), ``preparation`` (the chunked writes that do it),
+``single`` (one account within the request), ``upkeep`` (settling what a crash
+left in doubt), ``owners`` (which process owns a command's job). The names
+below are the public API; import them from here.
+"""
+
+from accounts.services.jobs import (
+    NothingToDo,
+    job_cancel,
+    job_resume,
+    job_retry_failed,
+    job_start,
+)
+from accounts.services.preparing import (
+    accounts_import_rows,
+    command_job_to_continue,
+    job_prepare_create,
+    job_prepare_end,
+    job_prepare_enqueue,
+    job_prepare_rows,
+    job_prepare_stop,
+    preparations_resume,
+    preparations_stale,
+)
+from accounts.services.single import SingleImport, account_import_now
+from accounts.services.upkeep import (
+    accounts_reconcile,
+    settle_abandoned_items,
+    uncertain_accounts,
+)
+
+__all__ = [
+    "NothingToDo",
+    "SingleImport",
+    "account_import_now",
+    "accounts_import_rows",
+    "accounts_reconcile",
+    "command_job_to_continue",
+    "job_cancel",
+    "job_prepare_create",
+    "job_prepare_end",
+    "job_prepare_enqueue",
+    "job_prepare_rows",
+    "job_prepare_stop",
+    "job_resume",
+    "job_retry_failed",
+    "job_start",
+    "preparations_resume",
+    "preparations_stale",
+    "settle_abandoned_items",
+    "uncertain_accounts",
+]

@@ -1,0 +1,146 @@
+"""Starting, retrying, cancelling and resuming jobs: each audited, queued on commit."""
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from accounts.audit.records import audit_job_started, audit_record
+from accounts.models import (
+    ACTIVE_JOB_STATUSES,
+    AccountState,
+    AuditAction,
+    ImportJob,
+    ItemState,
+    JobItem,
+    JobKind,
+    JobSource,
+    JobStatus,
+    TrackedAccount,
+)
+from accounts.pipeline import lifecycle
+from accounts.pipeline.worker import wake
+from accounts.services.preparation import BUSY_STATES
+
+
+class NothingToDo(Exception):
+    """The request selects no account a job could work on; ``str()`` says why."""
+
+
+# -- queueing ----------------------------------------------------------------
+
+
+def job_create(*, kind, source, user, label="", options=None, **fields):
+    return ImportJob.objects.create(
+        kind=kind,
+        source=source,
+        created_by=user if user and user.is_authenticated else None,
+        label=label[:255],
+        options=options or {},
+        **fields,
+    )
+
+
+def items_add_matching(job, accounts):
+    """Insert a queued item for each account of the queryset in one INSERT … SELECT."""
+    sql, params = accounts.order_by().values("id").query.sql_with_params()
+    table, now = JobItem._meta.db_table, timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (job_id, account_id, state, attempts,"
+            " next_attempt_at,"
+            " claim_token, solo, needs_check, error_message, updated_at)"
+            f" SELECT %s, sub.id, %s, 0, 0, '', %s, false, '', %s FROM ({sql}) sub",
+            [job.pk, ItemState.QUEUED, job.options.get("solo", False), now, *params],
+        )
+        added = cursor.rowcount
+    changes = {"job": job, "updated_at": now}
+    if job.kind == JobKind.IMPORT:
+        changes["state"] = AccountState.QUEUED
+    TrackedAccount.objects.filter(job_items__job=job).update(**changes)
+    ImportJob.objects.filter(pk=job.pk).update(total=added)
+    job.total = added
+    return added
+
+
+def job_start(
+    *, kind, accounts, source, user=None, label="", options=None, exclude_busy=True
+):
+    """Create a job over ``accounts`` (a queryset) and queue its runners.
+
+    Accounts already queued or importing in another job are left out. Returns
+    the job; raises NothingToDo when no account is left. The whole change is
+    one transaction: a job exists with all its items, or not at all.
+    """
+    with transaction.atomic():
+        eligible = accounts.exclude(state__in=BUSY_STATES) if exclude_busy else accounts
+        job = job_create(
+            kind=kind, source=source, user=user, label=label, options=options
+        )
+        if not items_add_matching(job, eligible):
+            transaction.set_rollback(True)
+            raise NothingToDo(
+                "No account to work on: the selection is empty or already in a "
+                "running job."
+            )
+        audit_job_started(job)
+        wake()
+    return job
+
+
+def job_retry_failed(*, job, user=None, source=JobSource.ADMIN):
+    """Start a new import job with ``job``'s accounts that are still failed."""
+    failed = TrackedAccount.objects.filter(
+        job_items__job=job,
+        job_items__state=ItemState.FAILED,
+        state=AccountState.FAILED,
+    )
+    return job_start(
+        kind=JobKind.IMPORT,
+        accounts=failed,
+        source=source,
+        user=user,
+        label=f"retry of job #{job.pk}",
+        options={"retry_of": job.pk},
+    )
+
+
+def job_cancel(*, job, user=None):
+    """Cancel a job that has not ended; its queued accounts go back to pending.
+
+    Calls already sent finish and are recorded; the job is settled (its
+    counts final, its end in the audit history) once they are. Returns False
+    if the job had already ended (a second call is harmless).
+    """
+    with transaction.atomic():
+        options = ImportJob.objects.select_for_update().get(pk=job.pk).options
+        # A preparation in progress sees the status at its next chunk and stops.
+        options.pop("preparing", None)
+        cancelled = ImportJob.objects.filter(
+            pk=job.pk, status__in=(*ACTIVE_JOB_STATUSES, JobStatus.PAUSED)
+        ).update(status=JobStatus.CANCELLED, options=options, wait_until=None)
+    if cancelled:
+        lifecycle.sweep(job.pk)  # in chunks, each its own transaction
+    job.refresh_from_db()
+    return bool(cancelled)
+
+
+def job_resume(*, job, user=None, request=None):
+    """Send a paused job again (its settings were fixed); True if this call did.
+
+    Audited as the person's action. A job that was not paused is left as it
+    is (a second call is harmless).
+    """
+    with transaction.atomic():
+        resumed = lifecycle.resume(job.pk)
+        audit_record(
+            action=AuditAction.JOB_RESUME,
+            request=request,
+            actor=user,
+            object_type="job",
+            object_id=job.pk,
+            job_id=job.pk,
+            result="ok" if resumed else "not_paused",
+        )
+        if resumed:
+            wake()
+    job.refresh_from_db()
+    return resumed

@@ -1,0 +1,117 @@
+"""One account imported within the request: the support form's plain answer."""
+
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts import conf
+from accounts.audit.records import audit_job_started
+from accounts.models import (
+    AccountState,
+    ImportJob,
+    ItemState,
+    JobItem,
+    JobKind,
+    JobSource,
+    JobStatus,
+    TrackedAccount,
+)
+from accounts.pipeline import engine
+from accounts.pipeline.worker import wake
+from accounts.services import preparation
+from accounts.services.jobs import NothingToDo, job_create
+from accounts.services.preparation import BUSY_STATES
+
+
+def _apply_profile(account, row):
+    profile = preparation.new_profile(account.nick, account.face_url, row)
+    if profile:
+        account.nick, account.face_url = profile
+    return bool(profile)
+
+
+def _items_add_ids(job, account_ids):
+    added = preparation.items_add(job, account_ids)
+    preparation.accounts_queue(job, account_ids)
+    ImportJob.objects.filter(pk=job.pk).update(total=added)
+    job.total = added
+
+
+@dataclass
+class SingleImport:
+    """The plain answer to a single import: what happened, and the records behind it."""
+
+    account: TrackedAccount
+    job: ImportJob
+    item: JobItem
+    existed: bool  # the account was already imported before this call
+
+    @property
+    def outcome(self):
+        if self.item.state == ItemState.SUCCEEDED:
+            return "updated" if self.existed else "imported"
+        if self.item.state == ItemState.QUEUED:
+            return "retrying"
+        return self.item.state  # failed or invalid
+
+
+def account_import_now(*, user_id, nick="", face_url="", user=None, client=None):
+    """Import one validated account synchronously with account_import.
+
+    Returns a SingleImport. A transient failure leaves the account queued for a
+    background retry (outcome ``retrying``). Safe to repeat.
+    """
+    row = {"user_id": user_id, "nick": nick, "face_url": face_url}
+    with transaction.atomic():
+        account = TrackedAccount.objects.filter(user_id=user_id).first()
+        existed = bool(account and account.state == AccountState.IMPORTED)
+        if account and account.state in BUSY_STATES:
+            raise NothingToDo(
+                f"{user_id} is already queued in job #{account.job_id}; "
+                "wait for it to finish."
+            )
+        if account is None:
+            account = TrackedAccount.objects.create(
+                **_fields(row), source=JobSource.FORM
+            )
+        elif _apply_profile(account, row):
+            account.save(update_fields=["nick", "face_url", "updated_at"])
+        job = job_create(
+            kind=JobKind.IMPORT,
+            source=JobSource.FORM,
+            user=user,
+            label=user_id,
+            options={"solo": True},
+        )
+        _items_add_ids(job, [account.pk])
+        ImportJob.objects.filter(pk=job.pk).update(
+            status=JobStatus.RUNNING, started_at=timezone.now()
+        )
+        audit_job_started(job)
+    job.refresh_from_db()
+    _work_now(job, client)
+    item = JobItem.objects.get(job=job)
+    account.refresh_from_db()
+    job.refresh_from_db()
+    return SingleImport(account=account, job=job, item=item, existed=existed)
+
+
+def _fields(row):
+    return {"user_id": row["user_id"], "nick": row["nick"], "face_url": row["face_url"]}
+
+
+def _work_now(job, client):
+    own = client is None
+    client = client or conf.im_client()
+    try:
+        engine.send_now(job, client)
+    finally:
+        if own:
+            client.close()
+    job.refresh_from_db()
+    if not job.settled:
+        wake()  # a retry is due later: the engines take it from here
+
+
+# -- reconciliation and upkeep --------------------------------------------------
