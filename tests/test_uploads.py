@@ -4,6 +4,7 @@ import hashlib
 import os
 import stat
 import threading
+from collections import Counter
 from datetime import timedelta
 
 import pytest
@@ -468,3 +469,54 @@ def test_a_file_unreadable_half_way_stops_the_job_and_settles_its_items(
     upload.refresh_from_db()
     assert upload.status == UploadStatus.REJECTED
     assert stored_files(upload_dir) == []
+
+
+# Every kind of row the import tells apart: (UserID, stored state and profile
+# or None, the row's Nick and FaceUrl, what an import of the row does).
+ROW_KINDS = [
+    ("brand-new", None, ("Nick", ""), "new"),
+    ("new-no-profile", None, ("", ""), "new"),
+    (
+        "same",
+        (AccountState.IMPORTED, "Same", "https://a/1.png"),
+        ("Same", ""),
+        "unchanged",
+    ),
+    ("kept", (AccountState.IMPORTED, "Kept", ""), ("", ""), "unchanged"),
+    ("renamed", (AccountState.IMPORTED, "Old", ""), ("New", ""), "update"),
+    ("new-face", (AccountState.IMPORTED, "F", ""), ("", "https://a/2.png"), "update"),
+    ("pending", (AccountState.PENDING, "", ""), ("", ""), "resend"),
+    ("failed", (AccountState.FAILED, "x", ""), ("x", ""), "resend"),
+    ("invalid", (AccountState.INVALID, "", ""), ("", ""), "resend"),
+    ("failed-renamed", (AccountState.FAILED, "a", ""), ("b", ""), "update"),
+    ("queued-elsewhere", (AccountState.QUEUED, "", ""), ("", ""), "busy"),
+    ("importing", (AccountState.IMPORTING, "", ""), ("New", ""), "busy"),
+]
+SUMMARY_NAMES = {"update": "updated"}  # the import's summary says "updated"
+
+
+def test_the_preview_and_the_import_agree_on_every_kind_of_row(admin, upload_dir):
+    for user_id, stored, _, _ in ROW_KINDS:
+        if stored:
+            state, nick, face_url = stored
+            TrackedAccount.objects.create(
+                user_id=user_id, state=state, nick=nick, face_url=face_url
+            )
+    lines = [f"{u},{nick},{face}" for u, _, (nick, face), _ in ROW_KINDS]
+    upload = receive(admin, "UserID,Nick,FaceUrl\n" + "\n".join(lines) + "\n")
+    expected = Counter(kind for *_, kind in ROW_KINDS)
+    preview = {k: upload.summary[k] for k in expected}
+    assert preview == dict(expected)
+
+    job = prepare(uploads.upload_confirm(upload=upload, user=admin))
+    sent = job.options["summary"]
+    assert {k: sent[SUMMARY_NAMES.get(k, k)] for k in expected} == preview
+    queued = set(
+        JobItem.objects.filter(job=job).values_list("account__user_id", flat=True)
+    )
+    to_send = {u for u, *_, kind in ROW_KINDS if kind in ("new", "update", "resend")}
+    assert queued == to_send
+    assert job.total == upload.summary["to_send"] == len(to_send)
+    renamed = TrackedAccount.objects.get(user_id="failed-renamed")
+    assert renamed.nick == "b"
+    assert TrackedAccount.objects.get(user_id="kept").nick == "Kept"

@@ -18,7 +18,7 @@ from accounts.models import (
 )
 from accounts.pipeline import lifecycle
 from accounts.pipeline.worker import wake
-from accounts.services.preparation import BUSY_STATES
+from accounts.services.rows import BUSY_STATES
 
 
 class NothingToDo(Exception):

@@ -18,6 +18,7 @@ nothing twice. Runners are started by the caller once every row is in.
 
 import time
 from dataclasses import asdict, dataclass, fields
+from typing import NamedTuple
 
 from django.db import connection
 from django.db.models import F
@@ -35,12 +36,12 @@ from accounts.models import (
 )
 from accounts.pipeline import db
 from accounts.pipeline.worker import wake
+from accounts.services.rows import RowOutcome, new_profile, row_outcome
 
 CHUNK = 500  # rows per statement: under SQLite's parameter cap, cheap in memory
 # Rows per transaction: ~50 ms (at most ~0.1 s) of SQLite write lock, measured.
 PREPARE_CHUNK = 2000
 ITEMS_PER_STATEMENT = 5000  # account ids inlined in one INSERT … SELECT
-BUSY_STATES = (AccountState.QUEUED, AccountState.IMPORTING)
 # Rows a preparation keeps ready ahead of the calls (about 2 s of sending at
 # the API's rate): reading further ahead would only take CPU and write-lock
 # time from the sending, which is what bounds an import.
@@ -258,19 +259,28 @@ def accounts_upsert(*, rows, job, summary):
     return created, known, earlier
 
 
-KNOWN_FIELDS = ("id", "nick", "face_url", "state", "job")
+class Known(NamedTuple):
+    """What the import rule needs to know of a tracked account."""
+
+    id: int
+    nick: str
+    face_url: str
+    state: str
+    job_id: int | None
 
 
-def accounts_known(user_ids, fields=KNOWN_FIELDS):
-    """Rows of ``fields`` of the tracked accounts with these UserIDs, by UserID.
+def accounts_known(user_ids):
+    """The tracked accounts with these UserIDs, as Known by UserID.
 
     The UserIDs are parameters, never inlined: they come from users.
     """
+    names = ("user_id", "id", "nick", "face_url", "state", "job")
     sql = (
-        f"SELECT {columns(TrackedAccount, ('user_id', *fields))}"
+        f"SELECT {columns(TrackedAccount, names)}"
         f" FROM {table(TrackedAccount)} WHERE user_id {{in_values}}"
     )
-    return {row[0]: row[1:] for row in select_in(sql, list(user_ids), size=CHUNK)}
+    rows = select_in(sql, list(user_ids), size=CHUNK)
+    return {row[0]: Known(*row[1:]) for row in rows}
 
 
 def _upsert_part(rows, job, summary):
@@ -279,20 +289,20 @@ def _upsert_part(rows, job, summary):
     new, changed, send, earlier = [], [], [], []
     for row in rows:
         account = known.get(row["user_id"])
-        if account is None:
+        nick, face_url = row.get("nick"), row.get("face_url")
+        outcome = row_outcome(account, nick, face_url, job_id=job.pk, reimport=reimport)
+        if outcome == RowOutcome.NEW:
             new.append(row)
-            continue
-        pk, nick, face_url, state, account_job = account
-        profile = new_profile(nick, face_url, row)
-        if account_job == job.pk and state in BUSY_STATES:
-            earlier.append((row, pk))
+        elif outcome == RowOutcome.DUPLICATE:
+            earlier.append((row, account.id))
             summary.duplicates += 1
-        elif state in BUSY_STATES:
+        elif outcome == RowOutcome.BUSY:
             summary.busy += 1
-        elif profile:
-            changed.append((*profile, pk, row.get("line")))
-        elif state != AccountState.IMPORTED or reimport:
-            send.append((pk, row.get("line")))
+        elif outcome == RowOutcome.UPDATE:
+            profile = new_profile(account.nick, account.face_url, nick, face_url)
+            changed.append((*profile, account.id, row.get("line")))
+        elif outcome == RowOutcome.RESEND:
+            send.append((account.id, row.get("line")))
             summary.resend += 1
         else:
             summary.unchanged += 1
@@ -361,19 +371,6 @@ def _accounts_create(rows, job, now):
         skip_conflicts=True,
     )
     return [(pk, lines[user_id]) for pk, user_id in created]
-
-
-def new_profile(nick, face_url, row):
-    """(nick, face_url) if the row changes the stored profile, else None.
-
-    An empty value in the row leaves the stored one, as IM does with a field
-    that is left out.
-    """
-    new_nick = row.get("nick") or nick
-    new_face = row.get("face_url") or face_url
-    if (new_nick, new_face) == (nick, face_url):
-        return None
-    return new_nick, new_face
 
 
 # -- items ----------------------------------------------------------------------

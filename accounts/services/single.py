@@ -21,14 +21,7 @@ from accounts.pipeline import engine
 from accounts.pipeline.worker import wake
 from accounts.services import preparation
 from accounts.services.jobs import NothingToDo, job_create
-from accounts.services.preparation import BUSY_STATES
-
-
-def _apply_profile(account, row):
-    profile = preparation.new_profile(account.nick, account.face_url, row)
-    if profile:
-        account.nick, account.face_url = profile
-    return bool(profile)
+from accounts.services.rows import RowOutcome, new_profile, row_outcome
 
 
 def _items_add_ids(job, account_ids):
@@ -66,16 +59,20 @@ def account_import_now(*, user_id, nick="", face_url="", user=None, client=None)
     with transaction.atomic():
         account = TrackedAccount.objects.filter(user_id=user_id).first()
         existed = bool(account and account.state == AccountState.IMPORTED)
-        if account and account.state in BUSY_STATES:
+        # The form always sends: a support person asked for this account now.
+        outcome = row_outcome(account, nick, face_url, reimport=True)
+        if outcome == RowOutcome.BUSY:
             raise NothingToDo(
                 f"{user_id} is already queued in job #{account.job_id}; "
                 "wait for it to finish."
             )
-        if account is None:
+        if outcome == RowOutcome.NEW:
             account = TrackedAccount.objects.create(
                 **_fields(row), source=JobSource.FORM
             )
-        elif _apply_profile(account, row):
+        elif outcome == RowOutcome.UPDATE:
+            profile = new_profile(account.nick, account.face_url, nick, face_url)
+            account.nick, account.face_url = profile
             account.save(update_fields=["nick", "face_url", "updated_at"])
         job = job_create(
             kind=JobKind.IMPORT,

@@ -27,19 +27,18 @@ from django.utils import timezone
 from accounts import services
 from accounts.audit.records import audit_record
 from accounts.models import (
-    AccountState,
     AuditAction,
     JobSource,
     Upload,
     UploadStatus,
 )
 from accounts.services.preparation import (
-    BUSY_STATES,
     CHUNK,
     PREPARING_STATUSES,
     PreparationEnded,
     accounts_known,
 )
+from accounts.services.rows import row_outcome
 from accounts.uploads.reader import ENCODINGS, CsvFormatError, open_csv
 
 PREVIEW_INVALID_ROWS = 20
@@ -163,31 +162,13 @@ def _clip(text):
 
 
 def _classify(rows, counts):
-    """Count what an import of these valid rows would do, as accounts_upsert decides."""
+    """Count what an import of these valid rows would do: the import's own rule."""
     if not rows:
         return
-    known = accounts_known(
-        (r.user_id for r in rows), fields=("state", "nick", "face_url")
-    )
+    known = accounts_known(r.user_id for r in rows)
     for row in rows:
         account = known.get(row.user_id)
-        if account is None:
-            counts["new"] += 1
-        elif account[0] in BUSY_STATES:
-            counts["busy"] += 1
-        elif _profile_changes(account[1], account[2], row):
-            counts["update"] += 1
-        elif account[0] != AccountState.IMPORTED:
-            counts["resend"] += 1
-        else:
-            counts["unchanged"] += 1
-
-
-def _profile_changes(nick, face_url, row):
-    # An empty cell keeps the stored value (preparation.new_profile).
-    return bool(
-        (row.nick and row.nick != nick) or (row.face_url and row.face_url != face_url)
-    )
+        counts[row_outcome(account, row.nick, row.face_url)] += 1
 
 
 # -- the services ---------------------------------------------------------------------
