@@ -11,17 +11,12 @@ Confirming returns at once with a job that is ``preparing``; a task
 short transaction (see ``preparation``), then starts it.
 """
 
-import hashlib
-import os
 import secrets
-from collections import Counter
 from datetime import timedelta
-from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
-from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
 from accounts import services
@@ -33,145 +28,38 @@ from accounts.models import (
     UploadStatus,
 )
 from accounts.services.preparation import (
-    CHUNK,
     PREPARING_STATUSES,
     PreparationEnded,
-    accounts_known,
 )
-from accounts.services.rows import row_outcome
+from accounts.uploads.files import (
+    NO_FILE,
+    FileChanged,
+    UploadError,
+    UploadTooLarge,
+    file_delete,
+    file_open,
+    file_store,
+    file_verify,
+    too_large_message,
+    upload_dir,
+)
+from accounts.uploads.preview import COUNTS, preview, upload_invalid_rows
 from accounts.uploads.reader import ENCODINGS, CsvFormatError, open_csv
 
-PREVIEW_INVALID_ROWS = 20
-SHOWN_CHARS = 80  # of a UserID or nickname in the preview: a cell may be 64 KiB
-DUPLICATE_PREFIX = "Duplicate of line"  # csv_reader's wording
-# What the preview counts: rows read, and what an import of the valid ones would do.
-COUNTS = (
-    "rows",
-    "valid",
-    "invalid",
-    "duplicates",
-    "new",
-    "update",
-    "resend",
-    "unchanged",
-    "busy",
-)
-
-
-class UploadError(ValueError):
-    """The upload cannot go on; ``str()`` says why in plain words for the uploader."""
-
-
-class UploadTooLarge(UploadError):
-    """The file is above ``settings.UPLOAD_MAX_BYTES``."""
-
-
-# -- the stored file ---------------------------------------------------------------
-
-
-def _upload_dir():
-    directory = Path(settings.UPLOAD_DIR)
-    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-    return directory
-
-
-def _file_path(stored_name):
-    return Path(settings.UPLOAD_DIR) / stored_name if stored_name else None
-
-
-def _file_delete(stored_name):
-    if path := _file_path(stored_name):
-        path.unlink(missing_ok=True)
-
-
-def _file_open(stored_name):
-    return open(_file_path(stored_name), "rb")
-
-
-def _file_store(file):
-    """Copy an UploadedFile to a new private file; return (name, size, sha256)."""
-    limit = settings.UPLOAD_MAX_BYTES
-    if file.size is not None and file.size > limit:
-        raise UploadTooLarge(too_large_message(limit))
-    name = secrets.token_hex(16)
-    path = _upload_dir() / name
-    digest, size = hashlib.sha256(), 0
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            for chunk in file.chunks():
-                size += len(chunk)
-                if size > limit:
-                    raise UploadTooLarge(too_large_message(limit))
-                digest.update(chunk)
-                out.write(chunk)
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
-    return name, size, digest.hexdigest()
-
-
-def too_large_message(limit):
-    return (
-        f"The file is larger than the limit of {filesizeformat(limit)}; "
-        "split it into smaller files."
-    )
-
-
-# -- the preview ---------------------------------------------------------------------
-
-
-def _preview(stored_name, encoding):
-    """One pass over the file: (detected encoding, summary). Raises CsvFormatError."""
-    counts, sample, chunk = Counter({name: 0 for name in COUNTS}), [], []
-    with _file_open(stored_name) as stream:
-        reader = open_csv(stream, encoding=encoding, max_rows=settings.UPLOAD_MAX_ROWS)
-        for row in reader:
-            counts["rows"] += 1
-            if row.error:
-                counts["invalid"] += 1
-                counts["duplicates"] += row.error.startswith(DUPLICATE_PREFIX)
-                if len(sample) < PREVIEW_INVALID_ROWS:
-                    sample.append(_shown(row))
-                continue
-            counts["valid"] += 1
-            chunk.append(row)
-            if len(chunk) == CHUNK:
-                _classify(chunk, counts)
-                chunk = []
-        _classify(chunk, counts)
-    summary = dict(counts)
-    summary["to_send"] = counts["new"] + counts["update"] + counts["resend"]
-    summary["columns"] = sorted(reader.columns, key=reader.columns.get)
-    summary["unknown_columns"] = reader.unknown_columns
-    summary["invalid_sample"] = sample
-    return reader.encoding, summary
-
-
-def _shown(row):
-    return {
-        "line": row.line,
-        "user_id": _clip(row.user_id),
-        "nick": _clip(row.nick),
-        "error": row.error,
-    }
-
-
-def _clip(text):
-    return text if len(text) <= SHOWN_CHARS else text[: SHOWN_CHARS - 1] + "…"
-
-
-def _classify(rows, counts):
-    """Count what an import of these valid rows would do: the import's own rule."""
-    if not rows:
-        return
-    known = accounts_known(r.user_id for r in rows)
-    for row in rows:
-        account = known.get(row.user_id)
-        counts[row_outcome(account, row.nick, row.face_url)] += 1
-
-
-# -- the services ---------------------------------------------------------------------
+# The uploads API for views, commands and tasks: these services, their errors,
+# the preview's counts and the invalid rows of a previewed file.
+__all__ = [
+    "COUNTS",
+    "UploadError",
+    "UploadTooLarge",
+    "too_large_message",
+    "upload_cancel",
+    "upload_confirm",
+    "upload_invalid_rows",
+    "upload_prepare",
+    "upload_receive",
+    "uploads_cleanup",
+]
 
 
 def upload_receive(*, file, encoding, user, request=None):
@@ -191,22 +79,22 @@ def upload_receive(*, file, encoding, user, request=None):
         size=file.size or 0,
     )
     try:
-        upload.stored_name, upload.size, upload.sha256 = _file_store(file)
+        upload.stored_name, upload.size, upload.sha256 = file_store(file)
     except UploadError as exc:
         _rejected(upload, str(exc), user, request)
         raise
     try:
-        upload.encoding, upload.summary = _preview(upload.stored_name, encoding)
+        upload.encoding, upload.summary = preview(upload.stored_name, encoding)
         with transaction.atomic():
             upload.save()
             _audit(AuditAction.CSV_UPLOADED, upload, user, request, _details(upload))
         return upload
     except CsvFormatError as exc:
-        _file_delete(upload.stored_name)
+        file_delete(upload.stored_name)
         _rejected(upload, str(exc), user, request)
         raise UploadError(str(exc)) from None
     except BaseException:
-        _file_delete(upload.stored_name)
+        file_delete(upload.stored_name)
         raise
 
 
@@ -246,46 +134,6 @@ def _audit(action, upload, user, request, details=None, job_id=None, result="ok"
     )
 
 
-def upload_invalid_rows(*, upload):
-    """The invalid rows of a previewed upload: an InvalidRows to iterate, then close.
-
-    Opens the stored file before returning, so a file that is gone raises
-    UploadError here rather than midway through a download. Read-only: safe to
-    call any number of times while the upload is previewed.
-    """
-    if upload.status != UploadStatus.PREVIEWED or not upload.stored_name:
-        raise UploadError(
-            "The file is no longer kept: it is deleted once the upload is "
-            f"{upload.get_status_display()}."
-        )
-    try:
-        stream = _file_open(upload.stored_name)
-    except FileNotFoundError:
-        raise UploadError("The file is no longer kept; upload it again.") from None
-    return InvalidRows(stream, upload.encoding)
-
-
-class InvalidRows:
-    """Iterate for the csv_reader Rows with an error; ``close()`` the file after."""
-
-    def __init__(self, stream, encoding):
-        self._stream = stream
-        try:
-            # The preview read this file already: it opens and reads the same way.
-            self._reader = open_csv(
-                stream, encoding=encoding, max_rows=settings.UPLOAD_MAX_ROWS
-            )
-        except BaseException:
-            stream.close()
-            raise
-
-    def __iter__(self):
-        return (row for row in self._reader if row.error)
-
-    def close(self):
-        self._stream.close()
-
-
 def upload_confirm(*, upload, user, request=None):
     """Confirm a previewed upload; return its import job, prepared in the background.
 
@@ -301,7 +149,7 @@ def upload_confirm(*, upload, user, request=None):
         if not upload.summary.get("valid"):
             raise UploadError("The file has no valid rows: there is nothing to import.")
         try:
-            _file_open(upload.stored_name).close()
+            file_open(upload.stored_name).close()
         except OSError as exc:
             reason = exc.strerror
             _reject_at_confirm(upload, reason, user, request)
@@ -352,7 +200,7 @@ def _reject(upload, from_status, reason, user, request, job_id=None):
         stored_name="",
         summary={**upload.summary, "error": reason},
     )
-    _file_delete(upload.stored_name)
+    file_delete(upload.stored_name)
     if rejected:
         details = {"file_name": upload.file_name, "reason": reason}
         _audit(
@@ -367,13 +215,6 @@ def _reject(upload, from_status, reason, user, request, job_id=None):
 
 
 # -- the preparation (a task) -------------------------------------------------------
-
-
-NO_FILE = "The uploaded file is no longer kept; upload it again."
-
-
-class FileChanged(Exception):
-    """The stored file is not the one previewed: its SHA-256 differs."""
 
 
 def upload_prepare(*, job, seconds=None):
@@ -396,8 +237,8 @@ def upload_prepare(*, job, seconds=None):
         _file_done(upload, job)  # cancelled before this task ran, or a rerun
         return False
     try:
-        with _file_open(upload.stored_name) as stream:
-            _file_verify(stream, upload.sha256)
+        with file_open(upload.stored_name) as stream:
+            file_verify(stream, upload.sha256)
             reader = open_csv(
                 stream,
                 encoding=upload.encoding,
@@ -421,20 +262,6 @@ def upload_prepare(*, job, seconds=None):
     return False
 
 
-def _file_verify(stream, sha256):
-    """Raise FileChanged unless ``stream`` holds what was previewed; rewind it.
-
-    The preview read and validated the whole file: the same bytes cannot fail
-    half-way, so a preparation never stops with part of a file imported.
-    """
-    digest = hashlib.sha256()
-    while block := stream.read(1 << 20):
-        digest.update(block)
-    if digest.hexdigest() != sha256:
-        raise FileChanged("The stored file changed after its preview.")
-    stream.seek(0)
-
-
 def _reason(exc):
     if isinstance(exc, FileNotFoundError):
         return "the stored file is gone."
@@ -450,7 +277,7 @@ def _file_done(upload, job):
     job.refresh_from_db()
     upload.summary = {**upload.summary, "sent": job.options.get("summary", {})}
     Upload.objects.filter(pk=upload.pk).update(stored_name="", summary=upload.summary)
-    _file_delete(upload.stored_name)
+    file_delete(upload.stored_name)
     upload.stored_name = ""
 
 
@@ -484,7 +311,7 @@ def upload_cancel(*, upload, user, request=None, reason="cancelled"):
         pk=upload.pk, status=UploadStatus.PREVIEWED
     ).update(status=UploadStatus.CANCELLED, decided_at=timezone.now(), stored_name="")
     if cancelled:
-        _file_delete(upload.stored_name)
+        file_delete(upload.stored_name)
         details = {"file_name": upload.file_name, "reason": reason}
         _audit(AuditAction.CSV_CANCELLED, upload, user, request, details)
     upload.refresh_from_db()
@@ -517,7 +344,7 @@ def uploads_cleanup(*, older_than=timedelta(hours=24)):
         .exclude(stored_name="")
         .values_list("stored_name", flat=True)
     )
-    for path in _upload_dir().iterdir():
+    for path in upload_dir().iterdir():
         if path.name not in kept and path.stat().st_mtime < cutoff.timestamp():
             path.unlink(missing_ok=True)
             deleted += 1
