@@ -25,12 +25,12 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Q
 from django.utils import timezone
 
 from .. import conf
 from ..models import ACTIVE_JOB_STATUSES, ImportJob, JobStatus
-from . import claims, db, lifecycle, limiter, outcomes, policy, sending
+from . import claims, db, lifecycle, limiter, outcomes, policy
+from .senders import SenderSide
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,6 @@ REFRESH_IDLE = 2.0  # ... and while there is nothing to do
 RECORD_DELAY = 0.1  # answers wait at most this long to be written together
 RECORD_BATCH = 8  # ... or are written as soon as this many are in
 HEARTBEAT_EVERY = 5.0
-LOCAL_WAIT = 1.0  # a sender's "IM is failing" holds this engine until the record
 LOCKED_PAUSE = 1.0  # after a write the database refused: try again this much later
 
 _engines = weakref.WeakSet()
@@ -68,7 +67,7 @@ class JobView:
         return self.status in ACTIVE_JOB_STATUSES
 
 
-class Engine:
+class Engine(SenderSide):
     """Works every active job (or ``only_jobs``) until stopped."""
 
     def __init__(self, *, senders=None, only_jobs=None, client_factory=None):
@@ -229,7 +228,7 @@ class Engine:
     # -- watching the jobs -----------------------------------------------------
 
     def _refresh(self, now):
-        rows = db.retrying(self._active_jobs)
+        rows = db.retrying(lambda: lifecycle.unsettled_jobs(only=self.only_jobs))
         seen = {}
         for row in rows:
             view = self._jobs.get(row["id"]) or JobView(
@@ -255,28 +254,6 @@ class Engine:
         due = any(j.sendable and j.next_look <= now for j in seen.values())
         busy = self._ready or self._sending or self._answers or due
         self._next_refresh = now + (REFRESH_BUSY if busy else REFRESH_IDLE)
-
-    def _active_jobs(self):
-        jobs = ImportJob.objects.filter(
-            Q(status__in=(*ACTIVE_JOB_STATUSES, JobStatus.PAUSED))
-            | Q(finished_at=None, status__in=(JobStatus.STOPPED, JobStatus.CANCELLED))
-        )
-        if self.only_jobs is not None:
-            jobs = jobs.filter(pk__in=self.only_jobs)
-        return list(
-            jobs.values(
-                "id",
-                "kind",
-                "status",
-                "options",
-                "wait_until",
-                "total",
-                "succeeded",
-                "failed",
-                "invalid",
-                "cancelled",
-            )
-        )
 
     def _watch(self, view, row, now):
         """Upkeep of one job: its heartbeat, and an ending nobody wrote yet."""
@@ -387,94 +364,6 @@ class Engine:
         until = self._local_wait.get(job_id)
         return until is not None and time.monotonic() < until
 
-    # -- senders --------------------------------------------------------------------
-
-    def _start_senders(self):
-        for n in range(self.senders):
-            thread = threading.Thread(
-                target=self._sender, name=f"imadmin-sender-{n}", daemon=True
-            )
-            thread.start()
-            self._threads.append(thread)
-
-    def _sender(self):
-        client = self._client_factory()
-        try:
-            while (unit := self._take()) is not None:
-                answer = self._send(client, unit)
-                self._answered(unit, answer)
-        except Exception:
-            log.exception("an engine sender failed")
-        finally:
-            client.close()
-            connection.close()
-
-    def _take(self):
-        with self._cv:
-            while not self._ready:
-                if self._stopping:
-                    return None
-                self._cv.wait(1.0)
-            unit = self._ready.popleft()
-            self._sending[id(unit)] = unit
-            self._cv.notify_all()
-            return unit
-
-    def _send(self, client, unit):
-        if not self._may_send(unit, time.time()):
-            return None
-        self._limiter.acquire(unit.api)
-        if not self._may_send(unit, time.time()):
-            return None
-        return sending.send(client, unit, acquire=self._limiter.acquire)
-
-    def _may_send(self, unit, now):
-        if self._stopping:
-            return False
-        view = self._jobs.get(unit.job_id)
-        if view is None or not view.sendable:
-            return False
-        held_back = view.wait_until is not None or self._locally_waiting(unit.job_id)
-        if held_back and not unit.probe:
-            return False
-        # Sent only with lease enough for the answer: a claim that could run
-        # out mid-call might be taken over and sent twice.
-        reply = settings.IM_CONNECT_TIMEOUT + settings.IM_READ_TIMEOUT + 2
-        return unit.lease_until - now >= min(reply, self._lease / 2)
-
-    def _answered(self, unit, answer):
-        with self._cv:
-            self._sending.pop(id(unit), None)
-            if answer is None:
-                self._unsent.append(unit)
-            else:
-                decision = self._decide(unit, answer)
-                if decision.effect == policy.JobEffect.WAIT:
-                    self._local_wait[unit.job_id] = time.monotonic() + LOCAL_WAIT
-                self._answers.append((unit, answer, decision))
-                if self._first_answer_at is None:
-                    self._first_answer_at = time.time()
-            self._cv.notify_all()
-
-    def _decide(self, unit, answer):
-        """The policy's Decision, knowing whether IM is failing as a whole.
-
-        Call with the lock held: it counts the job's transient failures in a
-        row, which any answer from IM ends.
-        """
-        job_id = unit.job_id
-        failing = policy.about_im(answer)
-        streak = self._streak.get(job_id, 0) + 1 if failing else 0
-        self._streak[job_id] = streak
-        view = self._jobs.get(job_id)
-        waiting = self._locally_waiting(job_id) or (view and view.wait_until)
-        outage = failing and policy.is_outage(
-            streak, senders=self.senders, waiting=bool(waiting)
-        )
-        return policy.decide(
-            unit, answer, max_attempts=settings.IM_MAX_ATTEMPTS, outage=outage
-        )
-
     # -- stopping -------------------------------------------------------------------
 
     def _shut_down(self):
@@ -494,19 +383,3 @@ class Engine:
                 time.sleep(LOCKED_PAUSE)
         _engines.discard(self)
         connection.close()
-
-
-def send_now(job, client):
-    """Claim and send ``job``'s due units in this thread, recording each answer.
-
-    For the single-import form, answered within its request. A unit whose
-    answer says IM is failing leaves the job waiting; the engines retry it.
-    """
-    shared = limiter.shared()
-    for unit in claims.claim(job_id=job.pk, job_kind=job.kind, units=1):
-        shared.acquire(unit.api)
-        answer = sending.send(client, unit, acquire=shared.acquire)
-        decision = policy.decide(unit, answer, max_attempts=settings.IM_MAX_ATTEMPTS)
-        recorded = outcomes.record([(unit, answer, decision)])
-        for job_id in recorded.stopped:
-            lifecycle.sweep(job_id)

@@ -268,3 +268,18 @@ def settle_if_complete(job_id, counts=None):
 
 def open_items(job):
     return JobItem.objects.filter(job=job, state__in=OPEN_ITEM_STATES)
+
+
+def unsettled_jobs(*, only=None):
+    """The jobs an engine works or winds up: active, paused, or ending, as dicts.
+
+    ``only``: a set of job ids to keep to (tests run one job in-process).
+    """
+    jobs = ImportJob.objects.filter(
+        Q(status__in=(*ACTIVE_JOB_STATUSES, JobStatus.PAUSED))
+        | Q(finished_at=None, status__in=(JobStatus.STOPPED, JobStatus.CANCELLED))
+    )
+    if only is not None:
+        jobs = jobs.filter(pk__in=only)
+    fields = ("id", "kind", "status", "options", "wait_until", "total")
+    return list(jobs.values(*fields, "succeeded", "failed", "invalid", "cancelled"))

@@ -17,7 +17,7 @@ from accounts.models import (
     JobStatus,
     TrackedAccount,
 )
-from accounts.pipeline import engine
+from accounts.pipeline import direct
 from accounts.pipeline.worker import wake
 from accounts.services import preparation
 from accounts.services.jobs import NothingToDo, job_create
@@ -102,7 +102,7 @@ def _work_now(job, client):
     own = client is None
     client = client or conf.im_client()
     try:
-        engine.send_now(job, client)
+        direct.send_now(job, client)
     finally:
         if own:
             client.close()
