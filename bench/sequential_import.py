@@ -23,13 +23,7 @@ RATE_LIMITED = 60007
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--url", required=True)
-    parser.add_argument("--sdkappid", type=int, required=True)
-    parser.add_argument("--key-file", required=True)
-    parser.add_argument("--identifier", default="administrator")
-    parser.add_argument("--count", type=int, default=100_000)
-    args = parser.parse_args()
+    args = parse_args()
     key = Path(args.key_file).read_text().strip()
     sig = TLSSigAPIv2(args.sdkappid, key).gen_sig(args.identifier)
     session = requests.Session()
@@ -39,21 +33,7 @@ def main():
     started = time.perf_counter()
     for n in range(0, len(ids), 100):
         batch = ids[n : n + 100]
-        params = {
-            "sdkappid": args.sdkappid,
-            "identifier": args.identifier,
-            "usersig": sig,
-            "random": random.randint(0, 4294967295),
-            "contenttype": "json",
-        }
-        body = {"AccountList": [{"UserID": u, "Nick": "Bench user"} for u in batch]}
-        per_second[int(time.time())] += 1
-        answer = session.post(
-            f"{args.url}/v4/im_open_login_svc/multiaccount_import",
-            params=params,
-            data=json.dumps(body),
-            timeout=10,
-        ).json()
+        answer = import_batch(session, args, sig, batch, per_second)
         if answer["ErrorCode"]:
             refused += len(batch)
             refused_for_rate += answer["ErrorCode"] == RATE_LIMITED
@@ -69,6 +49,35 @@ def main():
         "max_calls_in_any_second": max(per_second.values(), default=0),
     }
     print(json.dumps(result))
+
+
+def parse_args():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--sdkappid", type=int, required=True)
+    parser.add_argument("--key-file", required=True)
+    parser.add_argument("--identifier", default="administrator")
+    parser.add_argument("--count", type=int, default=100_000)
+    return parser.parse_args()
+
+
+def import_batch(session, args, sig, batch, per_second):
+    """One ``multiaccount_import`` call; counted in ``per_second`` as it starts."""
+    params = {
+        "sdkappid": args.sdkappid,
+        "identifier": args.identifier,
+        "usersig": sig,
+        "random": random.randint(0, 4294967295),
+        "contenttype": "json",
+    }
+    body = {"AccountList": [{"UserID": u, "Nick": "Bench user"} for u in batch]}
+    per_second[int(time.time())] += 1
+    return session.post(
+        f"{args.url}/v4/im_open_login_svc/multiaccount_import",
+        params=params,
+        data=json.dumps(body),
+        timeout=10,
+    ).json()
 
 
 if __name__ == "__main__":
