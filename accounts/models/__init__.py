@@ -1,0 +1,49 @@
+"""Tracked accounts, jobs, their items, API calls, uploads, audit, limiter rows.
+
+One module per model (``accounts``, ``jobs``, ``items``, ``calls``,
+``uploads``, ``audit``) and ``choices`` for the states they share; import
+them from here.
+"""
+
+from accounts.models.accounts import TrackedAccount
+from accounts.models.audit import AuditEvent, AuditEventImmutable, AuditEventQuerySet
+from accounts.models.calls import ApiCall, RateSlot
+from accounts.models.choices import (
+    ACTIVE_JOB_STATUSES,
+    FINAL_JOB_STATUSES,
+    OPEN_ITEM_STATES,
+    AccountState,
+    AuditAction,
+    ItemState,
+    JobKind,
+    JobSource,
+    JobStatus,
+    RemoteStatus,
+    UploadStatus,
+)
+from accounts.models.items import JobItem
+from accounts.models.jobs import ImportJob
+from accounts.models.uploads import Upload
+
+__all__ = [
+    "ACTIVE_JOB_STATUSES",
+    "FINAL_JOB_STATUSES",
+    "OPEN_ITEM_STATES",
+    "AccountState",
+    "ApiCall",
+    "AuditAction",
+    "AuditEvent",
+    "AuditEventImmutable",
+    "AuditEventQuerySet",
+    "ImportJob",
+    "ItemState",
+    "JobItem",
+    "JobKind",
+    "JobSource",
+    "JobStatus",
+    "RateSlot",
+    "RemoteStatus",
+    "TrackedAccount",
+    "Upload",
+    "UploadStatus",
+]
