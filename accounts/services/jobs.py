@@ -1,7 +1,6 @@
 """Starting, retrying, cancelling and resuming jobs: each audited, queued on commit."""
 
-from django.db import connection, transaction
-from django.utils import timezone
+from django.db import transaction
 
 from accounts.audit.records import audit_job_started, audit_record
 from accounts.models import (
@@ -10,7 +9,6 @@ from accounts.models import (
     AuditAction,
     ImportJob,
     ItemState,
-    JobItem,
     JobKind,
     JobSource,
     JobStatus,
@@ -18,6 +16,7 @@ from accounts.models import (
 )
 from accounts.pipeline import lifecycle
 from accounts.pipeline.worker import wake
+from accounts.services.items import items_add_matching
 from accounts.services.rows import BUSY_STATES
 
 
@@ -37,28 +36,6 @@ def job_create(*, kind, source, user, label="", options=None, **fields):
         options=options or {},
         **fields,
     )
-
-
-def items_add_matching(job, accounts):
-    """Insert a queued item for each account of the queryset in one INSERT … SELECT."""
-    sql, params = accounts.order_by().values("id").query.sql_with_params()
-    table, now = JobItem._meta.db_table, timezone.now()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (job_id, account_id, state, attempts,"
-            " next_attempt_at,"
-            " claim_token, solo, needs_check, error_message, updated_at)"
-            f" SELECT %s, sub.id, %s, 0, 0, '', %s, false, '', %s FROM ({sql}) sub",
-            [job.pk, ItemState.QUEUED, job.options.get("solo", False), now, *params],
-        )
-        added = cursor.rowcount
-    changes = {"job": job, "updated_at": now}
-    if job.kind == JobKind.IMPORT:
-        changes["state"] = AccountState.QUEUED
-    TrackedAccount.objects.filter(job_items__job=job).update(**changes)
-    ImportJob.objects.filter(pk=job.pk).update(total=added)
-    job.total = added
-    return added
 
 
 def job_start(

@@ -24,24 +24,23 @@ from django.db import connection
 from django.db.models import F
 from django.utils import timezone
 
-from accounts.bulk_sql import columns, insert_rows, select_in, table, update_by_ids
+from accounts.bulk_sql import columns, insert_rows, select_in, table
 from accounts.models import (
     ACTIVE_JOB_STATUSES,
     AccountState,
     ImportJob,
-    ItemState,
     JobItem,
     JobStatus,
     TrackedAccount,
 )
 from accounts.pipeline import db
 from accounts.pipeline.worker import wake
+from accounts.services.items import accounts_queue, items_add
 from accounts.services.rows import RowOutcome, new_profile, row_outcome
 
 CHUNK = 500  # rows per statement: under SQLite's parameter cap, cheap in memory
 # Rows per transaction: ~50 ms (at most ~0.1 s) of SQLite write lock, measured.
 PREPARE_CHUNK = 2000
-ITEMS_PER_STATEMENT = 5000  # account ids inlined in one INSERT … SELECT
 # Rows a preparation keeps ready ahead of the calls (about 2 s of sending at
 # the API's rate): reading further ahead would only take CPU and write-lock
 # time from the sending, which is what bounds an import.
@@ -371,50 +370,3 @@ def _accounts_create(rows, job, now):
         skip_conflicts=True,
     )
     return [(pk, lines[user_id]) for pk, user_id in created]
-
-
-# -- items ----------------------------------------------------------------------
-
-ITEM_FIELDS = (
-    "job",
-    "account",
-    "state",
-    "attempts",
-    "next_attempt_at",
-    "claim_token",
-    "solo",
-    "needs_check",
-    "error_message",
-    "updated_at",
-    "line",
-)
-
-
-def items_add(job, account_ids, lines=None):
-    """Add a queued item of ``job`` for each account: one each, never two.
-
-    ``lines`` maps an account id to its row's line in the file, if any. Items
-    already there are left as they are (INSERT … ON CONFLICT DO NOTHING, which
-    SQLite and PostgreSQL share). Returns how many items were added; changes
-    neither the accounts (see ``accounts_queue``) nor ``job.total``.
-    """
-    lines = lines or {}
-    now = timezone.now()
-    solo = job.options.get("solo", False)
-    rows = [
-        (job.pk, pk, ItemState.QUEUED, 0, 0.0, "", solo, False, "", now, lines.get(pk))
-        for pk in account_ids
-    ]
-    added = insert_rows(
-        JobItem, ITEM_FIELDS, rows, returning=("id",), skip_conflicts=True
-    )
-    return len(added)
-
-
-def accounts_queue(job, account_ids):
-    """Mark the accounts queued in the import ``job``."""
-    queued = {"job": job.pk, "state": AccountState.QUEUED, "updated_at": timezone.now()}
-    for start in range(0, len(account_ids), ITEMS_PER_STATEMENT):
-        update_by_ids(
-            TrackedAccount, account_ids[start : start + ITEMS_PER_STATEMENT], queued
-        )

@@ -19,14 +19,14 @@ from accounts.models import (
 )
 from accounts.pipeline import direct
 from accounts.pipeline.worker import wake
-from accounts.services import preparation
+from accounts.services import items
 from accounts.services.jobs import NothingToDo, job_create
 from accounts.services.rows import RowOutcome, new_profile, row_outcome
 
 
 def _items_add_ids(job, account_ids):
-    added = preparation.items_add(job, account_ids)
-    preparation.accounts_queue(job, account_ids)
+    added = items.items_add(job, account_ids)
+    items.accounts_queue(job, account_ids)
     ImportJob.objects.filter(pk=job.pk).update(total=added)
     job.total = added
 

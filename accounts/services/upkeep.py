@@ -22,7 +22,8 @@ from accounts.models import (
 )
 from accounts.pipeline import lifecycle
 from accounts.pipeline.worker import wake
-from accounts.services.jobs import items_add_matching, job_create
+from accounts.services.items import items_add_matching
+from accounts.services.jobs import job_create
 
 
 def uncertain_accounts():
