@@ -30,9 +30,11 @@ test-fast: install
 test-postgres: install
 	DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS) $(PY) -m pytest -m "not browser"
 
+# Style, formatting, and the architecture contracts in pyproject.toml.
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 # Figures go in docs/BENCHMARKS.md.
 bench: install
