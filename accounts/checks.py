@@ -14,6 +14,11 @@ SERVICE_TIMEOUT = 3.0
 
 @register()
 def im_settings_check(app_configs, **kwargs):
+    """Every IM setting readable and coherent; errors stop ``manage.py``."""
+    return [*_credential_problems(), *_url_problems(), *_timing_problems()]
+
+
+def _credential_problems():
     problems = []
     for getter, hint in (
         (conf.sdkappid, "Set IM_SDKAPPID to the app's SDKAppID from the IM console."),
@@ -31,21 +36,30 @@ def im_settings_check(app_configs, **kwargs):
         clean_user_id(settings.IM_ADMIN_IDENTIFIER)
     except FieldError as exc:
         problems.append(Error(f"IM_ADMIN_IDENTIFIER: {exc.message}", id="imadmin.E002"))
+    return problems
+
+
+def _url_problems():
     url = settings.IM_API_BASE_URL
     if url and not url.startswith(("http://", "https://")):
-        problems.append(
+        return [
             Error(
                 "IM_API_BASE_URL must start with https:// (or http:// for the sandbox)",
                 id="imadmin.E003",
             )
-        )
+        ]
     if not settings.IM_SANDBOX and url.startswith("http://"):
-        problems.append(
+        return [
             Warning(
                 "IM_API_BASE_URL is plain http: the real service is HTTPS only",
                 id="imadmin.W001",
             )
-        )
+        ]
+    return []
+
+
+def _timing_problems():
+    problems = []
     if settings.IM_READ_TIMEOUT <= SERVICE_TIMEOUT:
         check = Warning if settings.IM_SANDBOX else Error
         problems.append(

@@ -38,24 +38,9 @@ def claim(*, job_id, job_kind, units=1, probe=False, now=None):
     lease_until = now + lease_seconds()
     limit = MAX_ITEMS_PER_CALL * (1 if probe else max(1, units))
 
-    def work():
-        updated = sql.stamp(timezone.now())
-        checks_count = 0 if job_kind == JobKind.IMPORT else 1
-        rows = sql.items_claim(
-            job_id=job_id,
-            token=token,
-            lease_until=lease_until,
-            now=now,
-            limit=limit,
-            checks_count=checks_count,
-            updated=updated,
-        )
-        return [
-            Item(r[0], r[1], r[6], r[7], r[8], r[2], r[3], r[4], r[5])
-            for r in sorted(rows)
-        ]
-
-    items = db.in_transaction(work)
+    items = db.in_transaction(
+        lambda: _claim_items(job_id, job_kind, token, lease_until, now, limit)
+    )
     found = units_of(
         job_id=job_id,
         job_kind=job_kind,
@@ -69,6 +54,23 @@ def claim(*, job_id, job_kind, units=1, probe=False, now=None):
         give_back(found[1:])
         found = found[:1]
     return found
+
+
+def _claim_items(job_id, job_kind, token, lease_until, now, limit):
+    # An import's claim counts no attempt (its answer does); a check's or a
+    # delete's counts one.
+    rows = sql.items_claim(
+        job_id=job_id,
+        token=token,
+        lease_until=lease_until,
+        now=now,
+        limit=limit,
+        checks_count=0 if job_kind == JobKind.IMPORT else 1,
+        updated=sql.stamp(timezone.now()),
+    )
+    return [
+        Item(r[0], r[1], r[6], r[7], r[8], r[2], r[3], r[4], r[5]) for r in sorted(rows)
+    ]
 
 
 def renew(units, *, now=None):

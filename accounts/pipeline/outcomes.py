@@ -97,59 +97,71 @@ def _sent(unit):
 
 
 def _apply(unit, transition, counts, now, moment):
-    stamp = sql.stamp(moment)
-    importing = unit.job_kind == JobKind.IMPORT
+    """Write one transition of a unit: its items' move and their accounts."""
     ids = [item.id for item in transition.items]
     if not ids:
         return
     sent = _sent(unit)
     if isinstance(transition, Succeed):
         accounts = sql.items_move(
-            ids=ids, token=unit.token, state=ItemState.SUCCEEDED, updated=stamp
+            ids=ids,
+            token=unit.token,
+            state=ItemState.SUCCEEDED,
+            updated=sql.stamp(moment),
         )
         counts["succeeded"] += len(accounts)
         _succeeded(transition, unit, accounts, moment, sent)
     elif isinstance(transition, Requeue):
-        message = describe(transition.code) if transition.code else ""
-        accounts = sql.items_move(
-            ids=ids,
-            token=unit.token,
-            state=ItemState.QUEUED,
-            updated=stamp,
-            code=transition.code,
-            message=message,
-            next_attempt_at=now + transition.delay,
-            attempts=transition.attempts,
-            needs_check=transition.needs_check,
-            solo=transition.solo,
-        )
-        spent = sent + transition.attempts if sent else 0
-        if importing and (transition.code or spent):
-            errors = {"last_error_code": transition.code, "last_error": message}
-            sql.accounts_update(
-                ids=accounts,
-                updated=moment,
-                attempts=spent,
-                **(errors if transition.code else {}),
-            )
+        _requeued(unit, transition, ids, now, moment, sent)
     elif isinstance(transition, Fail):
-        message = describe(transition.code)
-        state = ItemState.INVALID if transition.invalid else ItemState.FAILED
-        accounts = sql.items_move(
-            ids=ids,
-            token=unit.token,
-            state=state,
-            updated=stamp,
-            code=transition.code,
-            message=message,
-        )
+        accounts = _failed(unit, transition, ids, moment, sent)
         counts["invalid" if transition.invalid else "failed"] += len(accounts)
-        changes = {"last_error_code": transition.code, "last_error": message[:500]}
-        if importing:
-            changes["state"] = (
-                AccountState.INVALID if transition.invalid else AccountState.FAILED
-            )
-        sql.accounts_update(ids=accounts, updated=moment, attempts=sent, **changes)
+
+
+def _requeued(unit, transition, ids, now, moment, sent):
+    message = describe(transition.code) if transition.code else ""
+    accounts = sql.items_move(
+        ids=ids,
+        token=unit.token,
+        state=ItemState.QUEUED,
+        updated=sql.stamp(moment),
+        code=transition.code,
+        message=message,
+        next_attempt_at=now + transition.delay,
+        attempts=transition.attempts,
+        needs_check=transition.needs_check,
+        solo=transition.solo,
+    )
+    spent = sent + transition.attempts if sent else 0
+    if unit.job_kind == JobKind.IMPORT and (transition.code or spent):
+        errors = {"last_error_code": transition.code, "last_error": message}
+        sql.accounts_update(
+            ids=accounts,
+            updated=moment,
+            attempts=spent,
+            **(errors if transition.code else {}),
+        )
+
+
+def _failed(unit, transition, ids, moment, sent):
+    """Fail the items (invalid, or failed); the accounts the claim still held."""
+    message = describe(transition.code)
+    state = ItemState.INVALID if transition.invalid else ItemState.FAILED
+    accounts = sql.items_move(
+        ids=ids,
+        token=unit.token,
+        state=state,
+        updated=sql.stamp(moment),
+        code=transition.code,
+        message=message,
+    )
+    changes = {"last_error_code": transition.code, "last_error": message[:500]}
+    if unit.job_kind == JobKind.IMPORT:
+        changes["state"] = (
+            AccountState.INVALID if transition.invalid else AccountState.FAILED
+        )
+    sql.accounts_update(ids=accounts, updated=moment, attempts=sent, **changes)
+    return accounts
 
 
 def _imported(accounts, moment, sent):

@@ -74,32 +74,13 @@ def items_claim(*, job_id, token, lease_until, now, limit, checks_count, updated
     ``(id, account_id, attempts, solo, needs_check, error_code, user_id, nick,
     face_url)`` rows, the last three from the item's account.
     """
-    job_active = (
-        f"EXISTS (SELECT 1 FROM {JOBS} j WHERE j.id = %s"
-        " AND j.status IN ('queued', 'running'))"
-    )
-    due = (
-        f"SELECT id FROM {ITEMS} WHERE job_id = %s AND state = 'queued'"
-        " AND next_attempt_at <= %s"
-        " AND (claimed_until IS NULL OR claimed_until < %s)"
-        f" AND {job_active} ORDER BY next_attempt_at, id LIMIT %s"
-    )
     chosen = [job_id, now, now, job_id, limit]
     expire_checks = checks_count == 0  # an import: an unanswered send is checked
     changed = [token, lease_until, expire_checks, expire_checks, checks_count, updated]
     if _postgres():
-        # The accounts come in the same statement: a separate lookup of a few
-        # hundred ids was planned as a scan of the whole accounts table.
-        returned = ", ".join(f"i.{c}" for c in CLAIMED_COLUMNS.split(", "))
-        return _rows(
-            f"WITH due AS ({due} FOR UPDATE SKIP LOCKED)"
-            f" UPDATE {ITEMS} AS i SET {_claim_changes('i.')}"
-            f" FROM due, {ACCOUNTS} AS a WHERE i.id = due.id AND a.id = i.account_id"
-            f" RETURNING {returned}, a.user_id, a.nick, a.face_url",
-            [*chosen, *changed],
-        )
+        return _claim_with_accounts(chosen, changed)
     rows = _rows(
-        f"UPDATE {ITEMS} SET {_claim_changes('')} WHERE id IN ({due})"
+        f"UPDATE {ITEMS} SET {_claim_changes('')} WHERE id IN ({_DUE})"
         f" RETURNING {CLAIMED_COLUMNS}",
         [*changed, *chosen],
     )
@@ -107,6 +88,31 @@ def items_claim(*, job_id, token, lease_until, now, limit, checks_count, updated
         return []
     accounts = accounts_for_claim([row[1] for row in rows])
     return [(*row, *accounts[row[1]]) for row in rows]
+
+
+# The due items of a job (parameters: job, now, now, job, limit), in the order
+# of item_claim_idx, while the job is queued or running.
+_DUE = (
+    f"SELECT id FROM {ITEMS} WHERE job_id = %s AND state = 'queued'"
+    " AND next_attempt_at <= %s"
+    " AND (claimed_until IS NULL OR claimed_until < %s)"
+    f" AND EXISTS (SELECT 1 FROM {JOBS} j WHERE j.id = %s"
+    " AND j.status IN ('queued', 'running'))"
+    " ORDER BY next_attempt_at, id LIMIT %s"
+)
+
+
+def _claim_with_accounts(chosen, changed):
+    # The accounts come in the same statement: a separate lookup of a few
+    # hundred ids was planned as a scan of the whole accounts table.
+    returned = ", ".join(f"i.{c}" for c in CLAIMED_COLUMNS.split(", "))
+    return _rows(
+        f"WITH due AS ({_DUE} FOR UPDATE SKIP LOCKED)"
+        f" UPDATE {ITEMS} AS i SET {_claim_changes('i.')}"
+        f" FROM due, {ACCOUNTS} AS a WHERE i.id = due.id AND a.id = i.account_id"
+        f" RETURNING {returned}, a.user_id, a.nick, a.face_url",
+        [*chosen, *changed],
+    )
 
 
 def _claim_changes(alias):
@@ -169,47 +175,31 @@ def items_next_due(job_id):
 # -- outcomes ---------------------------------------------------------------
 
 
-def items_move(
-    *,
-    ids,
-    token,
-    state,
-    updated,
-    code=None,
-    message="",
-    next_attempt_at=None,
-    attempts=0,
-    needs_check=None,
-    solo=None,
-    keep_error=False,
-):
+_MOVABLE = ("next_attempt_at", "needs_check", "solo")
+
+
+def items_move(*, ids, token, state, updated, attempts=0, keep_error=False, **changes):
     """Move the items this claim (``token``) still holds; their account ids.
 
     An answer that comes after its lease ran out still counts, unless another
-    claim took the item meanwhile (its token then differs).
-
-    ``state`` is the new ItemState; a queued item is due at ``next_attempt_at``.
-    The item's error becomes ``code`` and ``message`` unless ``keep_error``.
-    ``attempts`` is added to each item's count; ``needs_check`` and ``solo``
-    are set unless None. Items another worker took over are left alone.
+    claim took the item meanwhile (its token then differs): those are left
+    alone. ``state`` is the new ItemState. The item's error becomes ``code``
+    and ``message`` unless ``keep_error``; ``attempts`` is added to its count;
+    ``next_attempt_at`` (when a queued item is due), ``needs_check`` and
+    ``solo`` are set unless None.
     """
-    sets = ["state = %s", "claimed_until = NULL", "updated_at = %s"]
-    params = [state, updated]
+    code, message = changes.pop("code", None), changes.pop("message", "")
+    if set(changes) - set(_MOVABLE):
+        raise TypeError(f"items_move: unknown {sorted(set(changes) - set(_MOVABLE))}")
+    columns = {"state": state, "claimed_until": None, "updated_at": updated}
     if not keep_error:
-        sets += ["error_code = %s", "error_message = %s"]
-        params += [code, message[:500]]
-    if next_attempt_at is not None:
-        sets.append("next_attempt_at = %s")
-        params.append(next_attempt_at)
+        columns.update(error_code=code, error_message=message[:500])
+    columns.update({k: v for k, v in changes.items() if v is not None})
+    sets = [f"{column} = %s" for column in columns]
+    params = list(columns.values())
     if attempts:
         sets.append("attempts = attempts + %s")
         params.append(attempts)
-    if needs_check is not None:
-        sets.append("needs_check = %s")
-        params.append(needs_check)
-    if solo is not None:
-        sets.append("solo = %s")
-        params.append(solo)
     test, id_params = ids_test(ids)
     rows = _rows(
         f"UPDATE {ITEMS} SET {', '.join(sets)} WHERE id {test}"

@@ -144,29 +144,7 @@ def _chunk_write(job, rows, done, summary, on_duplicate=None):
     unique, repeated = _first_of_each(rows)
 
     def write():
-        if connection.vendor == "postgresql":
-            # A chunk need not wait for its WAL to reach the disk: one lost in
-            # a crash is written again on resume (progress commits with it),
-            # and any later commit that builds on it (a claim) flushes it.
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL synchronous_commit TO OFF")
-        locked_options(job, prepared_rows=done, lock=False)  # a cheap early look
-        found = RowsSummary(duplicates=len(repeated))
-        created, known, earlier = accounts_upsert(rows=unique, job=job, summary=found)
-        lines = {pk: line for pk, line in [*created, *known]}
-        added = items_add(job, list(lines), lines)
-        accounts_queue(job, [pk for pk, _ in known])
-        duplicates = [*repeated, *_first_lines(job, earlier)]
-        # The job row is locked only now, for the moment until commit: the
-        # engines add their counts to the same row all the time.
-        options = locked_options(job, prepared_rows=done)
-        options.update(prepared_rows=done + len(rows), summary=asdict(summary + found))
-        ImportJob.objects.filter(pk=job.pk).update(
-            total=F("total") + added, heartbeat_at=timezone.now(), options=options
-        )
-        if added and not job.total:
-            wake()
-        return options, added, found, duplicates
+        return _chunk_rows_write(job, unique, repeated, done, done + len(rows), summary)
 
     if connection.in_atomic_block:
         options, added, found, duplicates = write()
@@ -179,6 +157,33 @@ def _chunk_write(job, rows, done, summary, on_duplicate=None):
         if on_duplicate is not None:
             on_duplicate(row, first_line)
     return done + len(rows), summary + found
+
+
+def _chunk_rows_write(job, unique, repeated, done, prepared, summary):
+    """The chunk's writes, inside its transaction: (options, added, found, dups)."""
+    if connection.vendor == "postgresql":
+        # A chunk need not wait for its WAL to reach the disk: one lost in
+        # a crash is written again on resume (progress commits with it),
+        # and any later commit that builds on it (a claim) flushes it.
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+    locked_options(job, prepared_rows=done, lock=False)  # a cheap early look
+    found = RowsSummary(duplicates=len(repeated))
+    created, known, earlier = accounts_upsert(rows=unique, job=job, summary=found)
+    lines = {pk: line for pk, line in [*created, *known]}
+    added = items_add(job, list(lines), lines)
+    accounts_queue(job, [pk for pk, _ in known])
+    duplicates = [*repeated, *_first_lines(job, earlier)]
+    # The job row is locked only now, for the moment until commit: the
+    # engines add their counts to the same row all the time.
+    options = locked_options(job, prepared_rows=done)
+    options.update(prepared_rows=prepared, summary=asdict(summary + found))
+    ImportJob.objects.filter(pk=job.pk).update(
+        total=F("total") + added, heartbeat_at=timezone.now(), options=options
+    )
+    if added and not job.total:
+        wake()
+    return options, added, found, duplicates
 
 
 def _first_of_each(rows):

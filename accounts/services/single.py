@@ -53,27 +53,13 @@ def account_import_now(*, user_id, nick="", face_url="", user=None, client=None)
     """Import one validated account synchronously with account_import.
 
     Returns a SingleImport. A transient failure leaves the account queued for a
-    background retry (outcome ``retrying``). Safe to repeat.
+    background retry (outcome ``retrying``). Raises NothingToDo when another
+    job holds the account. Safe to repeat.
     """
-    row = {"user_id": user_id, "nick": nick, "face_url": face_url}
     with transaction.atomic():
         account = TrackedAccount.objects.filter(user_id=user_id).first()
         existed = bool(account and account.state == AccountState.IMPORTED)
-        # The form always sends: a support person asked for this account now.
-        outcome = row_outcome(account, nick, face_url, reimport=True)
-        if outcome == RowOutcome.BUSY:
-            raise NothingToDo(
-                f"{user_id} is already queued in job #{account.job_id}; "
-                "wait for it to finish."
-            )
-        if outcome == RowOutcome.NEW:
-            account = TrackedAccount.objects.create(
-                **_fields(row), source=JobSource.FORM
-            )
-        elif outcome == RowOutcome.UPDATE:
-            profile = new_profile(account.nick, account.face_url, nick, face_url)
-            account.nick, account.face_url = profile
-            account.save(update_fields=["nick", "face_url", "updated_at"])
+        account = _account_for_form(account, user_id, nick, face_url)
         job = job_create(
             kind=JobKind.IMPORT,
             source=JobSource.FORM,
@@ -92,6 +78,25 @@ def account_import_now(*, user_id, nick="", face_url="", user=None, client=None)
     account.refresh_from_db()
     job.refresh_from_db()
     return SingleImport(account=account, job=job, item=item, existed=existed)
+
+
+def _account_for_form(account, user_id, nick, face_url):
+    """The account to send, created or updated by the row's rule."""
+    # The form always sends: a support person asked for this account now.
+    outcome = row_outcome(account, nick, face_url, reimport=True)
+    if outcome == RowOutcome.BUSY:
+        raise NothingToDo(
+            f"{user_id} is already queued in job #{account.job_id}; "
+            "wait for it to finish."
+        )
+    if outcome == RowOutcome.NEW:
+        row = {"user_id": user_id, "nick": nick, "face_url": face_url}
+        return TrackedAccount.objects.create(**_fields(row), source=JobSource.FORM)
+    if outcome == RowOutcome.UPDATE:
+        profile = new_profile(account.nick, account.face_url, nick, face_url)
+        account.nick, account.face_url = profile
+        account.save(update_fields=["nick", "face_url", "updated_at"])
+    return account
 
 
 def _fields(row):

@@ -237,17 +237,8 @@ def upload_prepare(*, job, seconds=None):
         _file_done(upload, job)  # cancelled before this task ran, or a rerun
         return False
     try:
-        with file_open(upload.stored_name) as stream:
-            file_verify(stream, upload.sha256)
-            reader = open_csv(
-                stream,
-                encoding=upload.encoding,
-                max_rows=settings.UPLOAD_MAX_ROWS,
-                find_duplicates=False,  # the job finds them: memory stays flat
-            )
-            rows = (row.as_account() for row in reader if not row.error)
-            if not services.job_prepare_rows(job=job, rows=rows, seconds=seconds):
-                return True
+        if not _fill(upload, job, seconds):
+            return True
     except PreparationEnded:
         job.refresh_from_db()
         if job.status in PREPARING_STATUSES and job.preparing:
@@ -270,6 +261,20 @@ def _reason(exc):
     if isinstance(exc, FileChanged):
         return "the stored file changed after its preview (its SHA-256 differs)."
     return str(exc)
+
+
+def _fill(upload, job, seconds):
+    """Read the stored file into the job for ``seconds``; True once all is in."""
+    with file_open(upload.stored_name) as stream:
+        file_verify(stream, upload.sha256)
+        reader = open_csv(
+            stream,
+            encoding=upload.encoding,
+            max_rows=settings.UPLOAD_MAX_ROWS,
+            find_duplicates=False,  # the job finds them: memory stays flat
+        )
+        rows = (row.as_account() for row in reader if not row.error)
+        return services.job_prepare_rows(job=job, rows=rows, seconds=seconds)
 
 
 def _file_done(upload, job):

@@ -26,22 +26,7 @@ def report(command, job, options, extra=None):
     code 3 and a sentence saying what to do.
     """
     if options["wait"]:
-        said = {"text": ""}
-
-        def progress(current):
-            text = selectors.job_waiting_text(current)
-            if text != said["text"]:
-                said["text"] = text
-                command.stderr.write(f"Job #{current.pk}: {text or 'sending again'}")
-
-        try:
-            job = selectors.job_wait(
-                job, timeout=options["timeout"], on_progress=progress
-            )
-        except TimeoutError as exc:
-            raise CommandError(
-                f"{exc}; is a worker running (manage.py qcluster)?"
-            ) from None
+        job = _wait(command, job, options["timeout"])
     result = {"job": job.pk, "kind": job.kind, "status": job.status}
     result.update(selectors.job_counts(job))
     if job.error_code:
@@ -61,3 +46,21 @@ def report(command, job, options, extra=None):
             f"Fix it, then run: manage.py resume_job {job.pk} --wait",
             returncode=3,
         )
+
+
+def _wait(command, job, timeout):
+    """The job once settled (or paused), saying on stderr when it waits for IM."""
+    said = {"text": ""}
+
+    def progress(current):
+        text = selectors.job_waiting_text(current)
+        if text != said["text"]:
+            said["text"] = text
+            command.stderr.write(f"Job #{current.pk}: {text or 'sending again'}")
+
+    try:
+        return selectors.job_wait(job, timeout=timeout, on_progress=progress)
+    except TimeoutError as exc:
+        raise CommandError(
+            f"{exc}; is a worker running (manage.py qcluster)?"
+        ) from None

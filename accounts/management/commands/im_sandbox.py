@@ -39,26 +39,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--account-limit", type=int, help="answer 70398 beyond N accounts"
         )
-        faults = parser.add_argument_group("faults (probabilities per call)")
-        faults.add_argument("--latency-ms", type=int, help="added to every answer")
-        faults.add_argument(
-            "--fault-rate", type=float, help="answer one of --fault-codes"
-        )
-        faults.add_argument(
-            "--fault-codes",
-            help=f"default {','.join(map(str, DEFAULTS.fault_codes))}",
-        )
-        faults.add_argument("--http-502-rate", type=float, help="answer HTTP 502")
-        faults.add_argument(
-            "--late-reply-rate", type=float, help="apply, then answer late"
-        )
-        faults.add_argument(
-            "--late-reply-ms", type=int, help=f"default {DEFAULTS.late_reply_ms}"
-        )
-        faults.add_argument(
-            "--fail-accounts-rate",
-            type=float,
-            help="per account: list it in FailAccounts, unapplied",
+        _add_fault_arguments(
+            parser.add_argument_group("faults (probabilities per call)")
         )
         parser.add_argument(
             "--delete-block-seconds",
@@ -100,6 +82,25 @@ class Command(BaseCommand):
             rate_log_path=options["rate_log"],
             seed=options["seed"],
         )
+
+
+def _add_fault_arguments(faults):
+    faults.add_argument("--latency-ms", type=int, help="added to every answer")
+    faults.add_argument("--fault-rate", type=float, help="answer one of --fault-codes")
+    faults.add_argument(
+        "--fault-codes",
+        help=f"default {','.join(map(str, DEFAULTS.fault_codes))}",
+    )
+    faults.add_argument("--http-502-rate", type=float, help="answer HTTP 502")
+    faults.add_argument("--late-reply-rate", type=float, help="apply, then answer late")
+    faults.add_argument(
+        "--late-reply-ms", type=int, help=f"default {DEFAULTS.late_reply_ms}"
+    )
+    faults.add_argument(
+        "--fail-accounts-rate",
+        type=float,
+        help="per account: list it in FailAccounts, unapplied",
+    )
 
 
 def _faults(options):

@@ -42,24 +42,7 @@ class Command(BaseCommand):
     def handle(self, *args, path, **options):
         started = time.monotonic()
         digest, rows = self._check(path, options["encoding"])
-        job = services.command_job_to_continue(
-            path=path, sha256=digest, reimport=options["reimport"]
-        )
-        if job is not None:
-            self.stderr.write(
-                f"Continuing job #{job.pk}: an earlier run of this command on the "
-                "same file did not finish (its process is gone)."
-            )
-        else:
-            job = services.job_prepare_create(
-                source=JobSource.COMMAND,
-                label=path[-255:],
-                options={
-                    "reimport": options["reimport"],
-                    "file_sha256": digest,
-                    "owner": owners.owner_record(),
-                },
-            )
+        job = self._job(path, digest, options["reimport"])
         if options["wait"]:
             self.stderr.write(
                 f"Job #{job.pk}: reading {rows:,} rows; sending begins now"
@@ -80,6 +63,27 @@ class Command(BaseCommand):
             )
             return
         report(self, job, options, extra)
+
+    def _job(self, path, digest, reimport):
+        """The dead earlier run's job on this file, or a new one."""
+        job = services.command_job_to_continue(
+            path=path, sha256=digest, reimport=reimport
+        )
+        if job is not None:
+            self.stderr.write(
+                f"Continuing job #{job.pk}: an earlier run of this command on the "
+                "same file did not finish (its process is gone)."
+            )
+            return job
+        return services.job_prepare_create(
+            source=JobSource.COMMAND,
+            label=path[-255:],
+            options={
+                "reimport": reimport,
+                "file_sha256": digest,
+                "owner": owners.owner_record(),
+            },
+        )
 
     def _check(self, path, encoding):
         """Check the whole file can be read; return (its SHA-256, its data rows).
