@@ -1,7 +1,7 @@
 """The three roles as groups with their permissions.
 
 A copy of accounts.roles.ROLES as it stood when this was written: migrations
-must not import code that changes later. tests/test_roles.py checks they agree.
+must not import code that changes later. tests/integration/test_roles.py checks they agree.
 """
 
 from django.db import migrations

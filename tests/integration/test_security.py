@@ -14,7 +14,7 @@ from django.views.debug import ExceptionReporter
 from accounts import conf
 from accounts.im.usersig import UserSigCache
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CSP = {
     "default-src 'self'",
     "script-src 'self'",

@@ -53,7 +53,7 @@ pytestmark = [
     pytest.mark.reliability,
 ]
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 ACCOUNTS = 20_000
 # The limiter's share of the 100 calls/s the sandbox allows multiaccount_import:

@@ -21,7 +21,7 @@ from accounts.im.client import (
     ItemsResult,
 )
 from imsandbox.usersig import verify as verify_usersig
-from tests.test_im_errors import EXPECTED
+from tests.unit.test_im_errors import EXPECTED
 
 APP = 1400000001
 SECRET = "b2a7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7"

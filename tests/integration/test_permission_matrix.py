@@ -16,7 +16,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounts.models import AuditAction, AuditEvent, ImportJob, JobItem, TrackedAccount
-from tests.test_roles import PASSWORD, user_with_role
+from tests.integration.test_roles import PASSWORD, user_with_role
 
 pytestmark = pytest.mark.django_db
 PERSONAS = ("anonymous", "support", "importer", "auditor")

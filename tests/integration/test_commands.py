@@ -30,7 +30,7 @@ from accounts.services import preparation
 from tests.fixtures_pipeline import database_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def write_csv(path, text, encoding="utf-8"):

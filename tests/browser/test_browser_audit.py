@@ -10,7 +10,7 @@ from django.utils import timezone
 from accounts.audit.records import audit_record
 from accounts.models import ApiCall, AuditAction, ImportJob
 from tests.fixtures_browser import login, screenshot
-from tests.test_roles import PASSWORD, user_with_role
+from tests.integration.test_roles import PASSWORD, user_with_role
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 FORMULA = '=HYPERLINK("http://x","y")'

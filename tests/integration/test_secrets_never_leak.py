@@ -34,8 +34,8 @@ from accounts.models import (
     TrackedAccount,
     Upload,
 )
-from tests.test_permission_matrix import ADMIN_EXPECTED, URLS, url_for
-from tests.test_roles import PASSWORD, user_with_role
+from tests.integration.test_permission_matrix import ADMIN_EXPECTED, URLS, url_for
+from tests.integration.test_roles import PASSWORD, user_with_role
 
 # Runners work in threads with their own connections: data must be committed.
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -4,7 +4,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from accounts.models import AuditAction, AuditEvent, JobKind, TrackedAccount
-from tests.test_roles import PASSWORD, user_with_role
+from tests.integration.test_roles import PASSWORD, user_with_role
 
 pytestmark = pytest.mark.django_db
 LOGIN = "/login/"

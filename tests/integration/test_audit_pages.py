@@ -19,7 +19,7 @@ from accounts.models import (
     JobSource,
     JobStatus,
 )
-from tests.test_roles import user_with_role
+from tests.integration.test_roles import user_with_role
 
 pytestmark = pytest.mark.django_db
 FORMULA = '=HYPERLINK("http://x","y")'

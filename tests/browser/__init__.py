@@ -1,0 +1,1 @@
+"""Pages through a real browser (Playwright with Debian chromium; marker browser)."""
