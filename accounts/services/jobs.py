@@ -63,29 +63,43 @@ def job_start(
     return job
 
 
-def job_retry_failed(*, job, user=None, source=JobSource.ADMIN):
-    """Start a new import job with ``job``'s accounts that are still failed."""
-    failed = TrackedAccount.objects.filter(
-        job_items__job=job,
-        job_items__state=ItemState.FAILED,
-        state=AccountState.FAILED,
-    )
-    return job_start(
-        kind=JobKind.IMPORT,
-        accounts=failed,
-        source=source,
-        user=user,
-        label=f"retry of job #{job.pk}",
-        options={"retry_of": job.pk},
-    )
+def job_retry_failed(*, job, user=None, source=JobSource.ADMIN, request=None):
+    """Start a new import job with ``job``'s accounts that are still failed.
+
+    Returns the new job. Raises NothingToDo (saying why) for a job that is not
+    an import or has no failed account left. Audited either way; a second
+    call starts nothing while the first one's job holds the accounts.
+    """
+    try:
+        if job.kind != JobKind.IMPORT:
+            raise NothingToDo("Only an import job's failed accounts can be retried.")
+        failed = TrackedAccount.objects.filter(
+            job_items__job=job,
+            job_items__state=ItemState.FAILED,
+            state=AccountState.FAILED,
+        )
+        retry = job_start(
+            kind=JobKind.IMPORT,
+            accounts=failed,
+            source=source,
+            user=user,
+            label=f"retry of job #{job.pk}",
+            options={"retry_of": job.pk},
+        )
+    except NothingToDo as exc:
+        _audit_job(AuditAction.JOB_RETRY, job, user, request, "nothing_to_do", str(exc))
+        raise
+    details = {"new_job": retry.pk, "accounts": retry.total}
+    _audit_job(AuditAction.JOB_RETRY, job, user, request, "ok", details=details)
+    return retry
 
 
-def job_cancel(*, job, user=None):
+def job_cancel(*, job, user=None, request=None):
     """Cancel a job that has not ended; its queued accounts go back to pending.
 
     Calls already sent finish and are recorded; the job is settled (its
     counts final, its end in the audit history) once they are. Returns False
-    if the job had already ended (a second call is harmless).
+    if the job had already ended (a second call is harmless). Audited.
     """
     with transaction.atomic():
         options = ImportJob.objects.select_for_update().get(pk=job.pk).options
@@ -97,7 +111,23 @@ def job_cancel(*, job, user=None):
     if cancelled:
         lifecycle.sweep(job.pk)  # in chunks, each its own transaction
     job.refresh_from_db()
+    result = "ok" if cancelled else "had_ended"
+    details = {"cancelled": job.cancelled}
+    _audit_job(AuditAction.JOB_CANCEL, job, user, request, result, details=details)
     return bool(cancelled)
+
+
+def _audit_job(action, job, user, request, result, message="", details=None):
+    audit_record(
+        action=action,
+        request=request,
+        actor=user,
+        object_type="job",
+        object_id=job.pk,
+        job_id=job.pk,
+        result=result,
+        details=details if details is not None else {"message": message},
+    )
 
 
 def job_resume(*, job, user=None, request=None):
@@ -108,15 +138,8 @@ def job_resume(*, job, user=None, request=None):
     """
     with transaction.atomic():
         resumed = lifecycle.resume(job.pk)
-        audit_record(
-            action=AuditAction.JOB_RESUME,
-            request=request,
-            actor=user,
-            object_type="job",
-            object_id=job.pk,
-            job_id=job.pk,
-            result="ok" if resumed else "not_paused",
-        )
+        result = "ok" if resumed else "not_paused"
+        _audit_job(AuditAction.JOB_RESUME, job, user, request, result, details={})
         if resumed:
             wake()
     job.refresh_from_db()

@@ -2,13 +2,16 @@
 
 from dataclasses import dataclass
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.utils import timezone
 
 from accounts import conf
-from accounts.audit.records import audit_job_started
+from accounts.audit.records import audit_job_started, audit_record
+from accounts.im.errors import ImError
 from accounts.models import (
     AccountState,
+    AuditAction,
     ImportJob,
     ItemState,
     JobItem,
@@ -49,13 +52,42 @@ class SingleImport:
         return self.item.state  # failed or invalid
 
 
-def account_import_now(*, user_id, nick="", face_url="", user=None, client=None):
+def account_import_now(
+    *, user_id, nick="", face_url="", user=None, client=None, request=None
+):
     """Import one validated account synchronously with account_import.
 
     Returns a SingleImport. A transient failure leaves the account queued for a
-    background retry (outcome ``retrying``). Raises NothingToDo when another
-    job holds the account. Safe to repeat.
+    background retry (outcome ``retrying``). Raises ImproperlyConfigured (IM
+    not set up: nothing is written), NothingToDo (another job holds the
+    account) or ImError. Every attempt is audited, whatever its end. Safe to
+    repeat.
     """
+    audit = {"user_id": user_id, "user": user, "request": request}
+    try:
+        conf.im_config()  # before anything is written: no job left waiting
+        result = _import_now(user_id, nick, face_url, user, client)
+    except ImproperlyConfigured as exc:
+        _audit_single(**audit, outcome="not_configured", details={"message": str(exc)})
+        raise
+    except NothingToDo as exc:
+        _audit_single(**audit, outcome="busy", details={"message": str(exc)})
+        raise
+    except ImError as exc:
+        _audit_single(**audit, outcome="error", details={"error_code": exc.code})
+        raise
+    details = {"error_code": result.item.error_code, "nick": nick, "face_url": face_url}
+    _audit_single(
+        **audit,
+        outcome=result.outcome,
+        details=details,
+        account=result.account,
+        job=result.job,
+    )
+    return result
+
+
+def _import_now(user_id, nick, face_url, user, client):
     with transaction.atomic():
         account = TrackedAccount.objects.filter(user_id=user_id).first()
         existed = bool(account and account.state == AccountState.IMPORTED)
@@ -78,6 +110,20 @@ def account_import_now(*, user_id, nick="", face_url="", user=None, client=None)
     account.refresh_from_db()
     job.refresh_from_db()
     return SingleImport(account=account, job=job, item=item, existed=existed)
+
+
+def _audit_single(*, user_id, user, request, outcome, details, account=None, job=None):
+    audit_record(
+        action=AuditAction.SINGLE_IMPORT,
+        request=request,
+        actor=user,
+        object_type="account",
+        object_id=account.pk if account else "",
+        user_id=user_id,
+        job_id=job.pk if job else None,
+        result=outcome,
+        details=details,
+    )
 
 
 def _account_for_form(account, user_id, nick, face_url):

@@ -14,7 +14,7 @@ from django.http import Http404, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
-from accounts import conf, selectors, services
+from accounts import selectors, services
 from accounts.audit.records import audit_record
 from accounts.exports import csv_lines
 from accounts.im.errors import ImError
@@ -114,56 +114,23 @@ def import_single(request):
 
 def _import_now(request, data):
     """Run the single import; return (SingleImport, None) or (None, a message)."""
-    user_id = data["user_id"]
     try:
-        # Checked first: the service would otherwise leave a job waiting for a
-        # client it cannot build.
-        conf.im_config()
         result = services.account_import_now(
-            user_id=user_id,
+            user_id=data["user_id"],
             nick=data["nick"],
             face_url=data["face_url"],
             user=request.user,
+            request=request,
         )
     except ImproperlyConfigured as exc:
-        problem = (
+        return None, (
             f"Nothing was sent: IM is not configured ({exc}). Ask an administrator."
         )
-        _audit_single(request, user_id, "not_configured", {"message": str(exc)})
-        return None, problem
     except services.NothingToDo as exc:
-        _audit_single(request, user_id, "busy", {"message": str(exc)})
         return None, str(exc)
     except ImError as exc:
-        problem = f"IM answered error {exc.code}: {exc.sentence}"
-        _audit_single(request, user_id, "error", {"error_code": exc.code})
-        return None, problem
-    _audit_single(
-        request,
-        user_id,
-        result.outcome,
-        {
-            "error_code": result.item.error_code,
-            "nick": data["nick"],
-            "face_url": data["face_url"],
-        },
-        account=result.account,
-        job=result.job,
-    )
+        return None, f"IM answered error {exc.code}: {exc.sentence}"
     return result, None
-
-
-def _audit_single(request, user_id, outcome, details, *, account=None, job=None):
-    audit_record(
-        action=AuditAction.SINGLE_IMPORT,
-        request=request,
-        object_type="account",
-        object_id=account.pk if account else "",
-        user_id=user_id,
-        job_id=job.pk if job else None,
-        result=outcome,
-        details=details,
-    )
 
 
 # -- accounts ----------------------------------------------------------------------
@@ -286,28 +253,13 @@ def job_progress(request, pk):
 def job_retry(request, pk):
     """Start a new import job with the job's accounts that are still failed."""
     job = get_object_or_404(ImportJob, pk=pk)
-    if job.kind != JobKind.IMPORT:
-        messages.warning(
-            request, "Only an import job's failed accounts can be retried."
-        )
-        return redirect("job_detail", pk=job.pk)
     try:
         retry = services.job_retry_failed(
-            job=job, user=request.user, source=JobSource.ADMIN
+            job=job, user=request.user, source=JobSource.ADMIN, request=request
         )
     except services.NothingToDo as exc:
-        _audit_job(
-            request, AuditAction.JOB_RETRY, job, "nothing_to_do", {"message": str(exc)}
-        )
         messages.warning(request, str(exc))
         return redirect("job_detail", pk=job.pk)
-    _audit_job(
-        request,
-        AuditAction.JOB_RETRY,
-        job,
-        "ok",
-        {"new_job": retry.pk, "accounts": retry.total},
-    )
     messages.success(
         request,
         f"Retrying {retry.total} failed accounts of job #{job.pk} as job #{retry.pk}.",
@@ -332,14 +284,7 @@ def job_resume(request, pk):
 def job_cancel(request, pk):
     """Cancel a queued or running job; its queued accounts go back to pending."""
     job = get_object_or_404(ImportJob, pk=pk)
-    cancelled = services.job_cancel(job=job, user=request.user)
-    _audit_job(
-        request,
-        AuditAction.JOB_CANCEL,
-        job,
-        "ok" if cancelled else "had_ended",
-        {"cancelled": job.cancelled},
-    )
+    cancelled = services.job_cancel(job=job, user=request.user, request=request)
     if cancelled:
         messages.success(
             request,
@@ -349,18 +294,6 @@ def job_cancel(request, pk):
     else:
         messages.info(request, f"Job #{job.pk} had already ended: nothing to cancel.")
     return redirect("job_detail", pk=job.pk)
-
-
-def _audit_job(request, action, job, outcome, details):
-    audit_record(
-        action=action,
-        request=request,
-        object_type="job",
-        object_id=job.pk,
-        job_id=job.pk,
-        result=outcome,
-        details=details,
-    )
 
 
 @require_safe

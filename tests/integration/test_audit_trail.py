@@ -316,3 +316,34 @@ def test_behind_a_proxy_it_records_and_throttles_the_address_the_proxy_saw(
     assert attempt(PASSWORD, "203.0.113.6").status_code == 302
     assert attempt("wrong", "not-an-address").status_code == 200
     assert entries(AuditAction.SIGN_IN_FAILED)[-1].ip is None
+
+
+def test_services_audit_their_actions_whatever_the_entry_point(entries):
+    # A command or a task calls the same services as a page: the same entries.
+    from accounts import services
+    from accounts.models import AccountState, ImportJob, JobSource, JobStatus
+
+    job = ImportJob.objects.create(kind=JobKind.IMPORT, status=JobStatus.DONE)
+    with pytest.raises(services.NothingToDo):
+        services.job_retry_failed(job=job, source=JobSource.COMMAND)
+    check = ImportJob.objects.create(kind=JobKind.CHECK, status=JobStatus.DONE)
+    with pytest.raises(services.NothingToDo, match="Only an import job"):
+        services.job_retry_failed(job=check)
+    running = ImportJob.objects.create(kind=JobKind.IMPORT, status=JobStatus.RUNNING)
+    assert services.job_cancel(job=running) is True
+    assert services.job_cancel(job=running) is False
+    TrackedAccount.objects.create(user_id="held", state=AccountState.QUEUED)
+    with pytest.raises(services.NothingToDo):
+        services.account_import_now(user_id="held")
+    found = [
+        (e.action, e.job_id, e.result, e.actor_id)
+        for e in entries()
+        if e.action != AuditAction.JOB_ENDED  # the cancelled job's end: its own
+    ]
+    assert found == [
+        (AuditAction.JOB_RETRY, job.pk, "nothing_to_do", None),
+        (AuditAction.JOB_RETRY, check.pk, "nothing_to_do", None),
+        (AuditAction.JOB_CANCEL, running.pk, "ok", None),
+        (AuditAction.JOB_CANCEL, running.pk, "had_ended", None),
+        (AuditAction.SINGLE_IMPORT, None, "busy", None),
+    ]
