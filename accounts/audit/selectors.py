@@ -1,12 +1,12 @@
 """The reads of the audit pages and exports: filtered entries, a job's story."""
 
 import json
-from datetime import datetime, time, timedelta
+from datetime import timedelta
 
 from django.db.models import Q
-from django.utils import timezone
 
 from accounts.models import ApiCall, AuditAction, AuditEvent
+from accounts.selectors.paging import day_start, keyset_page
 
 PAGE_SIZE = 50
 CALLS_PAGE_SIZE = 100
@@ -53,18 +53,14 @@ def audit_events(
     if action:
         events = events.filter(action=action)
     if date_from:
-        events = events.filter(at__gte=_day_start(date_from))
+        events = events.filter(at__gte=day_start(date_from))
     if date_to:
-        events = events.filter(at__lt=_day_start(date_to + timedelta(days=1)))
+        events = events.filter(at__lt=day_start(date_to + timedelta(days=1)))
     if user_id:
         events = events.filter(user_id=user_id)
     if job:
         events = events.filter(job_id=job)
     return events.order_by("-id")
-
-
-def _day_start(day):
-    return timezone.make_aware(datetime.combine(day, time.min))
 
 
 def audit_page(events, *, before=None, size=PAGE_SIZE):
@@ -73,12 +69,8 @@ def audit_page(events, *, before=None, size=PAGE_SIZE):
     Returns (entries, the id to pass as ``before`` for the next page, or None).
     Keyset paging: page 1,000 costs what page 1 does.
     """
-    if before:
-        events = events.filter(id__lt=before)
-    entries = list(events[: size + 1])
-    more = len(entries) > size
-    entries = entries[:size]
-    return entries, (entries[-1].id if more else None)
+    page = keyset_page(events, after=before, size=size)
+    return page.rows, page.older
 
 
 def audit_export_rows(events, *, details_as_text):
@@ -100,18 +92,14 @@ def job_entries(job):
     return AuditEvent.objects.filter(job_id=job.pk).order_by("id")
 
 
-def job_calls_page(job, *, after=None, size=CALLS_PAGE_SIZE):
+def job_calls_in_order(job, *, after=None, size=CALLS_PAGE_SIZE):
     """API calls of ``job`` in the order sent, after call ``after``.
 
     Returns (calls, the id to pass as ``after`` for the next page, or None).
     """
-    calls = ApiCall.objects.filter(job=job).order_by("id")
-    if after:
-        calls = calls.filter(id__gt=after)
-    calls = list(calls[: size + 1])
-    more = len(calls) > size
-    calls = calls[:size]
-    return calls, (calls[-1].id if more else None)
+    calls = ApiCall.objects.filter(job=job)
+    page = keyset_page(calls, descending=False, after=after, size=size)
+    return page.rows, page.older
 
 
 def job_call_rows(job):

@@ -86,7 +86,7 @@ def _download(lines, name, fmt):
 )
 def audit_job(request, pk):
     job = get_object_or_404(ImportJob.objects.select_related("created_by"), pk=pk)
-    calls, more_after = selectors.job_calls_page(
+    calls, more_after = selectors.job_calls_in_order(
         job, after=_page_param(request, "after")
     )
     return render(

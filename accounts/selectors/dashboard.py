@@ -1,8 +1,7 @@
 """The dashboard's reads: counts by state, imports per day, rate use, workers."""
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from datetime import time as datetime_time
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.cache import cache
@@ -20,6 +19,7 @@ from accounts.models import (
     TrackedAccount,
 )
 from accounts.selectors.accounts import DRIFTED
+from accounts.selectors.paging import day_start
 
 CHART_DAYS = 14
 RATE_WINDOW = 60
@@ -103,7 +103,7 @@ def imports_per_day(*, days=CHART_DAYS, today=None):
     """
     today = today or timezone.localdate()
     starts = [today - timedelta(days=n) for n in range(days - 1, -1, -1)]
-    bounds = [_day_start(day) for day in [*starts, today + timedelta(days=1)]]
+    bounds = [day_start(day) for day in [*starts, today + timedelta(days=1)]]
     table = connection.ops.quote_name(TrackedAccount._meta.db_table)
     one = f"(SELECT COUNT(*) FROM {table} WHERE imported_at >= %s AND imported_at < %s)"
     params = []
@@ -115,10 +115,6 @@ def imports_per_day(*, days=CHART_DAYS, today=None):
     with connection.cursor() as cursor:
         cursor.execute("SELECT " + ", ".join([one] * days), params)
         return list(zip(starts, cursor.fetchone(), strict=True))
-
-
-def _day_start(day):
-    return timezone.make_aware(datetime.combine(day, datetime_time.min))
 
 
 @dataclass

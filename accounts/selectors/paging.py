@@ -1,6 +1,10 @@
 """Keyset pages: newest first by id, as fast on page 700 as on page 1."""
 
 from dataclasses import dataclass
+from datetime import datetime
+from datetime import time as datetime_time
+
+from django.utils import timezone
 
 PAGE_SIZE = 50
 EXPORT_CHUNK = 2000  # rows a round trip when a whole list is read
@@ -55,3 +59,8 @@ def _key(row, key):
 
 
 # (group, column, its values, the common value counted as the total less the rest)
+
+
+def day_start(day):
+    """The first moment of the calendar ``day`` in the current time zone."""
+    return timezone.make_aware(datetime.combine(day, datetime_time.min))

@@ -227,3 +227,18 @@ class _Raw(io.RawIOBase):
 
 
 csv.field_size_limit(MAX_FIELD_BYTES)
+
+
+def read_error(exc, what):
+    """The sentence for why ``what`` ("the file", "the stored file") failed to read.
+
+    For the errors a read can meet: the file gone or unreadable, or a
+    CsvFormatError (its own sentence); anything else by its type.
+    """
+    if isinstance(exc, FileNotFoundError):
+        return f"{what} is gone."
+    if isinstance(exc, OSError):
+        return f"{what} cannot be read ({exc.strerror or exc})."
+    if isinstance(exc, CsvFormatError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}."

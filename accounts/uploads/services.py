@@ -44,7 +44,7 @@ from accounts.uploads.files import (
     upload_dir,
 )
 from accounts.uploads.preview import COUNTS, preview, upload_invalid_rows
-from accounts.uploads.reader import ENCODINGS, CsvFormatError, open_csv
+from accounts.uploads.reader import ENCODINGS, CsvFormatError, open_csv, read_error
 
 # The uploads API for views, commands and tasks: these services, their errors,
 # the preview's counts and the invalid rows of a previewed file.
@@ -254,13 +254,9 @@ def upload_prepare(*, job, seconds=None):
 
 
 def _reason(exc):
-    if isinstance(exc, FileNotFoundError):
-        return "the stored file is gone."
-    if isinstance(exc, OSError):
-        return f"the stored file cannot be read ({exc.strerror or exc})."
     if isinstance(exc, FileChanged):
         return "the stored file changed after its preview (its SHA-256 differs)."
-    return str(exc)
+    return read_error(exc, "the stored file")
 
 
 def _fill(upload, job, seconds):

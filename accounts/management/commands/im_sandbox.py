@@ -11,7 +11,6 @@ aid for benches (e.g. 100) and for limiter tests (e.g. 0.25).
 import argparse
 import ipaddress
 import logging
-import signal
 import socket
 from pathlib import Path
 
@@ -20,6 +19,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts import conf
 from imsandbox import Faults, SandboxConfig, make_server
+
+from ._signals import terminate_as_interrupt
 
 DEFAULTS = Faults()
 LOG_LEVELS = {0: logging.WARNING, 1: logging.INFO}  # higher verbosity: DEBUG
@@ -144,14 +145,10 @@ def _configure_logging(verbosity):
 def serve_until_stopped(server):
     """Serve until Ctrl-C or SIGTERM, then close the socket, the log and the store."""
 
-    def stop(signum, frame):
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, stop)
-    try:
-        server.serve_forever(poll_interval=0.2)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-        server.server_close()
+    with terminate_as_interrupt():
+        try:
+            server.serve_forever(poll_interval=0.2)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.server_close()

@@ -1,8 +1,5 @@
 import hashlib
-import signal
-import threading
 import time
-from contextlib import contextmanager
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -13,9 +10,10 @@ from accounts.models import JobSource
 from accounts.pipeline.db import StillLocked
 from accounts.services import owners
 from accounts.services.preparation import PreparationEnded
-from accounts.uploads.reader import ENCODINGS, CsvFormatError, open_csv
+from accounts.uploads.reader import ENCODINGS, CsvFormatError, open_csv, read_error
 
 from ._jobs import add_wait_arguments, report
+from ._signals import terminate_as_interrupt
 
 SHOWN_ERRORS = 50
 
@@ -119,7 +117,7 @@ class Command(BaseCommand):
         """
         invalid = InvalidRows()
         try:
-            with open(path, "rb") as stream, _terminate_as_interrupt():
+            with open(path, "rb") as stream, terminate_as_interrupt():
                 reader = open_csv(
                     stream,
                     encoding=encoding,
@@ -202,25 +200,4 @@ def _describe(exc):
         return "it was interrupted."
     if isinstance(exc, StillLocked):
         return "the database stayed locked for too long; try again later."
-    if isinstance(exc, OSError):
-        return f"the file could not be read ({exc.strerror or exc})."
-    if isinstance(exc, CsvFormatError):
-        return str(exc)
-    return f"{type(exc).__name__}: {exc}."
-
-
-@contextmanager
-def _terminate_as_interrupt():
-    """Turn SIGTERM into KeyboardInterrupt, so the job is stopped, not left behind."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    return read_error(exc, "the file")
