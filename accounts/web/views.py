@@ -290,7 +290,7 @@ def job_retry(request, pk):
         messages.warning(
             request, "Only an import job's failed accounts can be retried."
         )
-        return redirect("job_detail", pk=job.pk)
+        return redirect("web:job_detail", pk=job.pk)
     try:
         retry = services.job_retry_failed(
             job=job, user=request.user, source=JobSource.ADMIN
@@ -300,7 +300,7 @@ def job_retry(request, pk):
             request, AuditAction.JOB_RETRY, job, "nothing_to_do", {"message": str(exc)}
         )
         messages.warning(request, str(exc))
-        return redirect("job_detail", pk=job.pk)
+        return redirect("web:job_detail", pk=job.pk)
     _audit_job(
         request,
         AuditAction.JOB_RETRY,
@@ -312,7 +312,7 @@ def job_retry(request, pk):
         request,
         f"Retrying {retry.total} failed accounts of job #{job.pk} as job #{retry.pk}.",
     )
-    return redirect("job_detail", pk=retry.pk)
+    return redirect("web:job_detail", pk=retry.pk)
 
 
 @require_POST
@@ -324,7 +324,7 @@ def job_resume(request, pk):
         messages.success(request, f"Job #{job.pk} is sending again.")
     else:
         messages.info(request, f"Job #{job.pk} is not paused: nothing to resume.")
-    return redirect("job_detail", pk=job.pk)
+    return redirect("web:job_detail", pk=job.pk)
 
 
 @require_POST
@@ -348,7 +348,7 @@ def job_cancel(request, pk):
         )
     else:
         messages.info(request, f"Job #{job.pk} had already ended: nothing to cancel.")
-    return redirect("job_detail", pk=job.pk)
+    return redirect("web:job_detail", pk=job.pk)
 
 
 def _audit_job(request, action, job, outcome, details):
