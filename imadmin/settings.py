@@ -274,7 +274,9 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "static"))
-STATICFILES_DIRS = [BASE_DIR / "accounts" / "static"]
+# No STATICFILES_DIRS: accounts/static is an app's static/ folder, which the
+# app directories finder already serves; listing it again made collectstatic
+# find every file twice.
 
 # --- Tencent IM -----------------------------------------------------------
 # With no IM_SDKAPPID the project runs in sandbox mode: the local im_sandbox
