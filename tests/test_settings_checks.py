@@ -68,6 +68,7 @@ from django.conf import settings
 from accounts.checks import im_settings_check
 print(json.dumps({
     "sandbox": settings.IM_SANDBOX,
+    "var_dir": str(settings.IMADMIN_VAR_DIR),
     "key_file": settings.IM_SECRET_KEY_FILE,
     "base_url": settings.IM_API_BASE_URL,
     "problems": [str(p) for p in im_settings_check(None)],
@@ -90,6 +91,7 @@ def test_it_passes_the_sandbox_defaults_of_a_fresh_checkout(tmp_path):
     )
     found = json.loads(done.stdout.splitlines()[-1])
     assert found["sandbox"] is True
+    assert found["var_dir"] == str(tmp_path)
     assert found["problems"] == []
     assert found["base_url"] == "http://127.0.0.1:8765"
     key_file = Path(found["key_file"])
