@@ -91,6 +91,19 @@ def audit_record(
     )
 
 
+def audit_job_action(*, action, request, job, result="ok", details=None):
+    """The entry for a retry or cancel of a job, from its page or the admin."""
+    return audit_record(
+        action=action,
+        request=request,
+        object_type="job",
+        object_id=job.pk,
+        job_id=job.pk,
+        result=result,
+        details=details,
+    )
+
+
 def audit_job_started(job):
     """The entry for a job's start: who asked, what kind, how many accounts."""
     return audit_record(

@@ -15,7 +15,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
 from accounts import conf, selectors, services
-from accounts.audit.records import audit_record
+from accounts.audit.records import audit_job_action, audit_record
 from accounts.exports import csv_lines
 from accounts.im.errors import ImError
 from accounts.models import (
@@ -296,17 +296,20 @@ def job_retry(request, pk):
             job=job, user=request.user, source=JobSource.ADMIN
         )
     except services.NothingToDo as exc:
-        _audit_job(
-            request, AuditAction.JOB_RETRY, job, "nothing_to_do", {"message": str(exc)}
+        audit_job_action(
+            action=AuditAction.JOB_RETRY,
+            request=request,
+            job=job,
+            result="nothing_to_do",
+            details={"message": str(exc)},
         )
         messages.warning(request, str(exc))
         return redirect("web:job_detail", pk=job.pk)
-    _audit_job(
-        request,
-        AuditAction.JOB_RETRY,
-        job,
-        "ok",
-        {"new_job": retry.pk, "accounts": retry.total},
+    audit_job_action(
+        action=AuditAction.JOB_RETRY,
+        request=request,
+        job=job,
+        details={"new_job": retry.pk, "accounts": retry.total},
     )
     messages.success(
         request,
@@ -333,12 +336,12 @@ def job_cancel(request, pk):
     """Cancel a queued or running job; its queued accounts go back to pending."""
     job = get_object_or_404(ImportJob, pk=pk)
     cancelled = services.job_cancel(job=job, user=request.user)
-    _audit_job(
-        request,
-        AuditAction.JOB_CANCEL,
-        job,
-        "ok" if cancelled else "had_ended",
-        {"cancelled": job.cancelled},
+    audit_job_action(
+        action=AuditAction.JOB_CANCEL,
+        request=request,
+        job=job,
+        result="ok" if cancelled else "had_ended",
+        details={"cancelled": job.cancelled},
     )
     if cancelled:
         messages.success(
@@ -349,18 +352,6 @@ def job_cancel(request, pk):
     else:
         messages.info(request, f"Job #{job.pk} had already ended: nothing to cancel.")
     return redirect("web:job_detail", pk=job.pk)
-
-
-def _audit_job(request, action, job, outcome, details):
-    audit_record(
-        action=action,
-        request=request,
-        object_type="job",
-        object_id=job.pk,
-        job_id=job.pk,
-        result=outcome,
-        details=details,
-    )
 
 
 @require_safe
