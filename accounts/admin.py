@@ -1,4 +1,4 @@
-"""Django admin: account actions that queue jobs; jobs and API calls read-only."""
+"""Django admin: actions that queue jobs or stop them; the records read-only."""
 
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
@@ -6,7 +6,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
-from accounts.audit.records import audit_record
+from accounts.audit.records import audit_job_action, audit_record
 from accounts.audit.selectors import EVENT_FIELDS
 
 from . import services
@@ -35,6 +35,13 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class BulkJobsAdmin(admin.ModelAdmin):
+    """Actions that start or stop jobs need the run_bulk_jobs permission (importers)."""
+
+    def has_run_bulk_jobs_permission(self, request):
+        return request.user.has_perm("accounts.run_bulk_jobs")
+
+
 class RecentJobFilter(admin.SimpleListFilter):
     """The latest jobs only: a list of every job would not scale."""
 
@@ -56,8 +63,22 @@ def _job_link(job):
     return format_html('<a href="{}">{}</a>', url, job)
 
 
+def _jobs_named(jobs, most=10):
+    """'job #4', or 'jobs #4, #7 and #9': the first ``most``, then how many more."""
+    numbers = [f"#{job.pk}" for job in jobs[:most]]
+    if len(jobs) > most:
+        numbers.append(f"{len(jobs) - most} more")
+    if len(numbers) == 1:
+        return f"job {numbers[0]}"
+    return f"jobs {', '.join(numbers[:-1])} and {numbers[-1]}"
+
+
+def _sentence(text):
+    return text[:1].upper() + text[1:]
+
+
 @admin.register(TrackedAccount)
-class TrackedAccountAdmin(ReadOnlyAdmin):
+class TrackedAccountAdmin(BulkJobsAdmin, ReadOnlyAdmin):
     list_display = [
         "user_id",
         "nick",
@@ -76,9 +97,6 @@ class TrackedAccountAdmin(ReadOnlyAdmin):
     show_full_result_count = False
     list_per_page = 100
     actions = ["import_selected", "check_selected", "retry_failed", "delete_from_im"]
-
-    def has_run_bulk_jobs_permission(self, request):
-        return request.user.has_perm("accounts.run_bulk_jobs")
 
     @admin.display(boolean=True, description="drifted")
     def is_drifted(self, obj):
@@ -168,7 +186,7 @@ def _audit_action(request, action, selected, *, job=None, result="ok"):
 
 
 @admin.register(ImportJob)
-class ImportJobAdmin(ReadOnlyAdmin):
+class ImportJobAdmin(BulkJobsAdmin, ReadOnlyAdmin):
     list_display = [
         "id",
         "kind",
@@ -187,6 +205,97 @@ class ImportJobAdmin(ReadOnlyAdmin):
     ]
     list_filter = ["status", "kind", "source"]
     show_full_result_count = False
+    actions = ["retry_failed", "cancel_selected"]
+
+    @admin.action(
+        description="Retry failed accounts of selected jobs",
+        permissions=["run_bulk_jobs"],
+    )
+    def retry_failed(self, request, queryset):
+        """A new import job per selected import job, with its still-failed accounts.
+
+        As the job page's button does, and audited the same way.
+        """
+        not_imports, nothing = [], []
+        for job in queryset.order_by("pk"):
+            if job.kind != JobKind.IMPORT:
+                not_imports.append(job)
+                continue
+            try:
+                retry = services.job_retry_failed(
+                    job=job, user=request.user, source=JobSource.ADMIN
+                )
+            except services.NothingToDo as exc:
+                audit_job_action(
+                    action=AuditAction.JOB_RETRY,
+                    request=request,
+                    job=job,
+                    result="nothing_to_do",
+                    details={"message": str(exc), "via": "admin"},
+                )
+                nothing.append(job)
+                continue
+            audit_job_action(
+                action=AuditAction.JOB_RETRY,
+                request=request,
+                job=job,
+                details={"new_job": retry.pk, "accounts": retry.total, "via": "admin"},
+            )
+            self.message_user(
+                request,
+                format_html(
+                    "Retrying {} failed accounts of job #{} as {}.",
+                    retry.total,
+                    job.pk,
+                    _job_link(retry),
+                ),
+                messages.SUCCESS,
+            )
+        if not_imports:
+            many = len(not_imports) > 1
+            verb = "are not import jobs" if many else "is not an import job"
+            self.message_user(
+                request,
+                f"{_sentence(_jobs_named(not_imports))} {verb}: only an import "
+                "job's failed accounts can be retried.",
+                messages.WARNING,
+            )
+        if nothing:
+            self.message_user(
+                request,
+                f"Nothing to retry in {_jobs_named(nothing)}: no failed account is "
+                "left, or they are already in a running job.",
+                messages.WARNING,
+            )
+
+    @admin.action(description="Cancel selected jobs", permissions=["run_bulk_jobs"])
+    def cancel_selected(self, request, queryset):
+        """Cancel each selected job not yet ended, as the job page's button does."""
+        cancelled, ended = [], []
+        for job in queryset.order_by("pk"):
+            done = services.job_cancel(job=job, user=request.user)
+            audit_job_action(
+                action=AuditAction.JOB_CANCEL,
+                request=request,
+                job=job,
+                result="ok" if done else "had_ended",
+                details={"cancelled": job.cancelled, "via": "admin"},
+            )
+            (cancelled if done else ended).append(job)
+        if cancelled:
+            self.message_user(
+                request,
+                f"Cancelled {_jobs_named(cancelled)}: queued accounts go back to "
+                "pending; batches already sent finish and are recorded.",
+                messages.SUCCESS,
+            )
+        if ended:
+            self.message_user(
+                request,
+                f"{_sentence(_jobs_named(ended))} had already ended: "
+                "nothing to cancel.",
+                messages.INFO,
+            )
 
 
 @admin.register(ApiCall)
