@@ -332,6 +332,7 @@ class AuditEventAdmin(ReadOnlyAdmin):
 
     list_display = [f for f in EVENT_FIELDS if f != "details"]
     list_filter = ["action", "result"]
+    date_hierarchy = "at"
     search_fields = ["=actor_name", "=user_id", "=object_id"]
     show_full_result_count = False
     list_select_related = False

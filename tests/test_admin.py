@@ -1,8 +1,12 @@
 """Django admin: account and job actions queue or stop jobs; records are read-only."""
 
+from datetime import UTC, datetime
+from unittest import mock
+
 import pytest
 from django.contrib.auth.models import Permission
 from django.contrib.messages import constants
+from django.utils import timezone
 
 from accounts.models import (
     AccountState,
@@ -23,6 +27,7 @@ pytestmark = pytest.mark.django_db
 
 CHANGELIST = "/admin/accounts/trackedaccount/"
 JOBS = "/admin/accounts/importjob/"
+AUDIT = "/admin/accounts/auditevent/"
 
 
 def accounts(*states):
@@ -260,3 +265,27 @@ def test_job_actions_need_the_bulk_jobs_permission(client, settings, role):
     assert not AuditEvent.objects.filter(
         action__in=[AuditAction.JOB_RETRY, AuditAction.JOB_CANCEL]
     ).exists()
+
+
+# -- the audit history ---------------------------------------------------------
+
+
+def test_the_audit_history_is_browsed_by_date(client, settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    client.force_login(user_with_role("auditor", "aud"))
+    long_ago = datetime(2024, 3, 5, 12, tzinfo=UTC)
+    with mock.patch("django.utils.timezone.now", return_value=long_ago):
+        old = AuditEvent.objects.create(action=AuditAction.EXPORT, actor_name="x")
+    response = client.get(AUDIT)
+    assert response.status_code == 200
+    assert response.context["cl"].date_hierarchy == "at"
+    assert b'<nav class="toplinks">' in response.content
+    assert b'href="?at__year=2024"' in response.content
+
+    def shown(**query):
+        return list(client.get(AUDIT, query).context["cl"].result_list)
+
+    assert shown(at__year=2024) == [old]
+    assert shown(at__year=2024, at__month=3, at__day=5) == [old]
+    assert shown(at__year=2024, at__month=4) == []
+    assert old not in shown(at__year=timezone.now().year)
