@@ -220,37 +220,42 @@ class ImportJobAdmin(BulkJobsAdmin, ReadOnlyAdmin):
         for job in queryset.order_by("pk"):
             if job.kind != JobKind.IMPORT:
                 not_imports.append(job)
-                continue
-            try:
-                retry = services.job_retry_failed(
-                    job=job, user=request.user, source=JobSource.ADMIN
-                )
-            except services.NothingToDo as exc:
-                audit_job_action(
-                    action=AuditAction.JOB_RETRY,
-                    request=request,
-                    job=job,
-                    result="nothing_to_do",
-                    details={"message": str(exc), "via": "admin"},
-                )
+            elif (retry := self._retry(request, job)) is None:
                 nothing.append(job)
-                continue
-            audit_job_action(
-                action=AuditAction.JOB_RETRY,
-                request=request,
-                job=job,
-                details={"new_job": retry.pk, "accounts": retry.total, "via": "admin"},
+            else:
+                self.message_user(
+                    request,
+                    format_html(
+                        "Retrying {} failed accounts of job #{} as {}.",
+                        retry.total,
+                        job.pk,
+                        _job_link(retry),
+                    ),
+                    messages.SUCCESS,
+                )
+        self._say_not_retried(request, not_imports, nothing)
+
+    def _retry(self, request, job):
+        """The retry job of ``job``'s failed accounts, or None if it has none."""
+        try:
+            retry = services.job_retry_failed(
+                job=job, user=request.user, source=JobSource.ADMIN
             )
-            self.message_user(
-                request,
-                format_html(
-                    "Retrying {} failed accounts of job #{} as {}.",
-                    retry.total,
-                    job.pk,
-                    _job_link(retry),
-                ),
-                messages.SUCCESS,
-            )
+        except services.NothingToDo as exc:
+            result, details = "nothing_to_do", {"message": str(exc)}
+            retry = None
+        else:
+            result, details = "ok", {"new_job": retry.pk, "accounts": retry.total}
+        audit_job_action(
+            action=AuditAction.JOB_RETRY,
+            request=request,
+            job=job,
+            result=result,
+            details={**details, "via": "admin"},
+        )
+        return retry
+
+    def _say_not_retried(self, request, not_imports, nothing):
         if not_imports:
             many = len(not_imports) > 1
             verb = "are not import jobs" if many else "is not an import job"
