@@ -4,10 +4,12 @@ from datetime import UTC, datetime
 from unittest import mock
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.contrib.messages import constants
 from django.utils import timezone
 
+from accounts import roles
 from accounts.models import (
     AccountState,
     ApiCall,
@@ -15,13 +17,12 @@ from accounts.models import (
     AuditEvent,
     ImportJob,
     ItemState,
+    JobItem,
     JobKind,
     JobSource,
     JobStatus,
     TrackedAccount,
 )
-from tests.test_roles import user_with_role
-from tests.test_views_jobs import job_with_items
 
 pytestmark = pytest.mark.django_db
 
@@ -109,6 +110,29 @@ def test_the_changelist_searches_by_userid_prefix_and_filters(admin_client):
 # -- job actions ---------------------------------------------------------------
 
 
+def user_with_role(role, username, **fields):
+    user = get_user_model().objects.create_user(username, **fields)
+    if role:
+        roles.user_role_set(user=user, role=role)
+    return user
+
+
+def job_with_items(item_states, **fields):
+    """A CSV import job with an account and an item per entry of ``item_states``."""
+    job = ImportJob.objects.create(
+        source=JobSource.CSV, total=len(item_states), **fields
+    )
+    for n, state in enumerate(item_states):
+        failed = state == ItemState.FAILED
+        account = TrackedAccount.objects.create(
+            user_id=f"j{job.pk}-{n}",
+            job=job,
+            state=AccountState.FAILED if failed else AccountState.IMPORTED,
+        )
+        JobItem.objects.create(job=job, account=account, state=state)
+    return job
+
+
 @pytest.fixture
 def importer(client, settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -125,7 +149,7 @@ def post_job_action(client, action, jobs):
 
 def failed_import_job(failed=2):
     return job_with_items(
-        [(ItemState.SUCCEEDED, None)] + [(ItemState.FAILED, 70398)] * failed,
+        [ItemState.SUCCEEDED] + [ItemState.FAILED] * failed,
         status=JobStatus.DONE_WITH_ERRORS,
         succeeded=1,
         failed=failed,
@@ -164,7 +188,7 @@ def test_retry_failed_says_which_jobs_it_could_not_retry(importer):
     check = ImportJob.objects.create(
         source=JobSource.ADMIN, kind=JobKind.CHECK, failed=1
     )
-    clean = job_with_items([(ItemState.SUCCEEDED, None)], status=JobStatus.DONE)
+    clean = job_with_items([ItemState.SUCCEEDED], status=JobStatus.DONE)
     failed = failed_import_job(failed=1)
     _, found = post_job_action(importer, "retry_failed", [check, clean, failed])
     retry = ImportJob.objects.latest("id")
@@ -205,10 +229,10 @@ def test_retry_failed_twice_finds_the_accounts_already_queued(importer):
 
 def test_cancel_selected_cancels_running_jobs_and_says_which_had_ended(importer):
     running = [
-        job_with_items([(ItemState.QUEUED, None)] * 2, status=JobStatus.RUNNING)
+        job_with_items([ItemState.QUEUED] * 2, status=JobStatus.RUNNING)
         for _ in range(2)
     ]
-    done = job_with_items([(ItemState.SUCCEEDED, None)], status=JobStatus.DONE)
+    done = job_with_items([ItemState.SUCCEEDED], status=JobStatus.DONE)
     _, found = post_job_action(importer, "cancel_selected", [*running, done])
     for job in running:
         job.refresh_from_db()
@@ -251,7 +275,7 @@ def test_job_actions_need_the_bulk_jobs_permission(client, settings, role):
         user.user_permissions.add(Permission.objects.get(codename="view_importjob"))
     client.force_login(user)
     failed = failed_import_job()
-    running = job_with_items([(ItemState.QUEUED, None)], status=JobStatus.RUNNING)
+    running = job_with_items([ItemState.QUEUED], status=JobStatus.RUNNING)
     page = client.get(JOBS)
     assert page.status_code == 200 and page.context["action_form"] is None
     for action, job in (("retry_failed", failed), ("cancel_selected", running)):

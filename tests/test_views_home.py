@@ -17,8 +17,7 @@ from accounts.models import (
     TrackedAccount,
 )
 from accounts.web import context_processors
-from tests.personas import IMPORTER, READER, SUPPORT, signed_in
-from tests.test_roles import PASSWORD, user_with_role
+from tests.personas import IMPORTER, PASSWORD, READER, SUPPORT, make_user, signed_in
 
 pytestmark = pytest.mark.django_db
 
@@ -274,7 +273,7 @@ def test_the_top_bar_marks_the_current_page(admin_client, url, current):
 
 def test_signing_in_lands_on_the_dashboard(client, settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    user_with_role("support", "ann")
+    make_user("ann", *SUPPORT)
     response = client.post("/login/", {"username": "ann", "password": PASSWORD})
     assert response.status_code == 302
     assert response["Location"] == "/"
