@@ -1,4 +1,4 @@
-"""Django admin: account actions that queue jobs; jobs and API calls read-only."""
+"""Django admin: actions that queue jobs or stop them; the records read-only."""
 
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
@@ -35,6 +35,13 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class BulkJobsAdmin(admin.ModelAdmin):
+    """Actions that start or stop jobs need the run_bulk_jobs permission (importers)."""
+
+    def has_run_bulk_jobs_permission(self, request):
+        return request.user.has_perm("accounts.run_bulk_jobs")
+
+
 class RecentJobFilter(admin.SimpleListFilter):
     """The latest jobs only: a list of every job would not scale."""
 
@@ -56,8 +63,22 @@ def _job_link(job):
     return format_html('<a href="{}">{}</a>', url, job)
 
 
+def _jobs_named(jobs, most=10):
+    """'job #4', or 'jobs #4, #7 and #9': the first ``most``, then how many more."""
+    numbers = [f"#{job.pk}" for job in jobs[:most]]
+    if len(jobs) > most:
+        numbers.append(f"{len(jobs) - most} more")
+    if len(numbers) == 1:
+        return f"job {numbers[0]}"
+    return f"jobs {', '.join(numbers[:-1])} and {numbers[-1]}"
+
+
+def _sentence(text):
+    return text[:1].upper() + text[1:]
+
+
 @admin.register(TrackedAccount)
-class TrackedAccountAdmin(ReadOnlyAdmin):
+class TrackedAccountAdmin(BulkJobsAdmin, ReadOnlyAdmin):
     list_display = [
         "user_id",
         "nick",
@@ -76,9 +97,6 @@ class TrackedAccountAdmin(ReadOnlyAdmin):
     show_full_result_count = False
     list_per_page = 100
     actions = ["import_selected", "check_selected", "retry_failed", "delete_from_im"]
-
-    def has_run_bulk_jobs_permission(self, request):
-        return request.user.has_perm("accounts.run_bulk_jobs")
 
     @admin.display(boolean=True, description="drifted")
     def is_drifted(self, obj):
@@ -168,7 +186,7 @@ def _audit_action(request, action, selected, *, job=None, result="ok"):
 
 
 @admin.register(ImportJob)
-class ImportJobAdmin(ReadOnlyAdmin):
+class ImportJobAdmin(BulkJobsAdmin, ReadOnlyAdmin):
     list_display = [
         "id",
         "kind",
@@ -187,6 +205,62 @@ class ImportJobAdmin(ReadOnlyAdmin):
     ]
     list_filter = ["status", "kind", "source"]
     show_full_result_count = False
+    actions = ["retry_failed", "cancel_selected"]
+
+    @admin.action(
+        description="Retry failed accounts of selected jobs",
+        permissions=["run_bulk_jobs"],
+    )
+    def retry_failed(self, request, queryset):
+        """A new import job per selected import job, with its still-failed accounts.
+
+        As the job page's button does: the service decides and audits.
+        """
+        refused = {}  # the service's reason -> the jobs it gave
+        for job in queryset.order_by("pk"):
+            try:
+                retry = services.job_retry_failed(
+                    job=job, user=request.user, source=JobSource.ADMIN, request=request
+                )
+            except services.NothingToDo as exc:
+                refused.setdefault(str(exc), []).append(job)
+                continue
+            self.message_user(
+                request,
+                format_html(
+                    "Retrying {} failed accounts of job #{} as {}.",
+                    retry.total,
+                    job.pk,
+                    _job_link(retry),
+                ),
+                messages.SUCCESS,
+            )
+        for reason, jobs in refused.items():
+            self.message_user(
+                request, f"{_sentence(_jobs_named(jobs))}: {reason}", messages.WARNING
+            )
+
+    @admin.action(description="Cancel selected jobs", permissions=["run_bulk_jobs"])
+    def cancel_selected(self, request, queryset):
+        """Cancel each selected job not yet ended, as the job page's button does."""
+        cancelled, ended = [], []
+        for job in queryset.order_by("pk"):
+            done = services.job_cancel(job=job, user=request.user, request=request)
+            (cancelled if done else ended).append(job)
+        if cancelled:
+            self.message_user(
+                request,
+                f"Cancelled {_jobs_named(cancelled)}: queued accounts go back to "
+                "pending; batches already sent finish and are recorded.",
+                messages.SUCCESS,
+            )
+        if ended:
+            self.message_user(
+                request,
+                f"{_sentence(_jobs_named(ended))} had already ended: "
+                "nothing to cancel.",
+                messages.INFO,
+            )
 
 
 @admin.register(ApiCall)
@@ -223,6 +297,7 @@ class AuditEventAdmin(ReadOnlyAdmin):
 
     list_display = [f for f in EVENT_FIELDS if f != "details"]
     list_filter = ["action", "result"]
+    date_hierarchy = "at"
     search_fields = ["=actor_name", "=user_id", "=object_id"]
     show_full_result_count = False
     list_select_related = False

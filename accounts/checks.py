@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+from django.apps import apps
 from django.conf import settings
 from django.core.checks import Error, Warning, register
 from django.core.exceptions import ImproperlyConfigured
@@ -92,8 +93,12 @@ def _timing_problems():
 def upload_dir_check(app_configs, **kwargs):
     """Uploads wait for confirmation outside anything served publicly."""
     upload_dir = Path(settings.UPLOAD_DIR).resolve()
-    public = [settings.STATIC_ROOT, *settings.STATICFILES_DIRS]
-    public.append(getattr(settings, "MEDIA_ROOT", ""))
+    public = [settings.STATIC_ROOT, getattr(settings, "MEDIA_ROOT", "")]
+    # What the static files finders serve and collect: STATICFILES_DIRS
+    # (a folder, or a (prefix, folder) pair) and each app's static/ folder.
+    for entry in settings.STATICFILES_DIRS:
+        public.append(entry[1] if isinstance(entry, (list, tuple)) else entry)
+    public.extend(Path(app.path) / "static" for app in apps.get_app_configs())
     for root in filter(None, public):
         root = Path(root).resolve()
         if upload_dir == root or root in upload_dir.parents:

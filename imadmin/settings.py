@@ -1,4 +1,10 @@
-"""imadmin settings: every value comes from the environment (see README.md)."""
+"""imadmin settings: every value comes from the environment (see README.md).
+
+A variable has the name of the setting it sets, with DJANGO_ in front for most
+of Django's own (DJANGO_DEBUG sets DEBUG). A few set several settings or a
+library's (DJANGO_SECURE, DATABASE_URL, SIGNIN_*); the README says which.
+Variables renamed to follow that rule are still read under their old names.
+"""
 
 import math
 import os
@@ -10,7 +16,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Local state of a laptop run: SQLite file, sandbox key and state, uploads.
-VAR_DIR = Path(os.environ.get("IMADMIN_VAR_DIR", BASE_DIR / "var"))
+IMADMIN_VAR_DIR = Path(os.environ.get("IMADMIN_VAR_DIR", BASE_DIR / "var"))
 
 
 def envbool(name, default):
@@ -45,6 +51,14 @@ def envlist(name, default):
     return [v.strip() for v in value.split(",") if v.strip()] if value else default
 
 
+def env_name(name, *old_names):
+    """``name``, or the first of its ``old_names`` set instead (renamed variables)."""
+    for candidate in (name, *old_names):
+        if os.environ.get(candidate):
+            return candidate
+    return name
+
+
 def _local_secret(path, nbytes=32):
     """A random secret kept in var/, made on first use, never committed."""
     path = Path(path)
@@ -60,7 +74,7 @@ def _local_secret(path, nbytes=32):
 
 DEBUG = envbool("DJANGO_DEBUG", False)
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or _local_secret(
-    VAR_DIR / "django-secret.key"
+    IMADMIN_VAR_DIR / "django-secret.key"
 )
 ALLOWED_HOSTS = envlist("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = envlist("DJANGO_CSRF_TRUSTED_ORIGINS", [])
@@ -115,7 +129,10 @@ WSGI_APPLICATION = "imadmin.wsgi.application"
 
 
 def _database():
-    url = os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'imadmin.sqlite3'}"
+    url = (
+        os.environ.get("DATABASE_URL")
+        or f"sqlite:///{IMADMIN_VAR_DIR / 'imadmin.sqlite3'}"
+    )
     try:
         db = dj_database_url.parse(url)
     except Exception as exc:  # dj_database_url raises several kinds
@@ -133,7 +150,7 @@ def _database():
         }
         # A file, not memory, so a real qcluster process can share the test data;
         # one per test run, so two runs on one machine never share it.
-        db["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
+        db["TEST"] = {"NAME": str(IMADMIN_VAR_DIR / f"test-{os.getpid()}.sqlite3")}
     else:
         # A connection per request made the ORM broker ~10x slower on PostgreSQL.
         db["CONN_MAX_AGE"] = envint("DATABASE_CONN_MAX_AGE", 60)
@@ -199,7 +216,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "home"
+LOGIN_REDIRECT_URL = "web:home"
 LOGOUT_REDIRECT_URL = "login"
 
 # --- Sign-in throttling (django-axes) ---------------------------------------
@@ -209,6 +226,7 @@ AUTHENTICATION_BACKENDS = [
     "accounts.security.ThrottledSignInBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
+# django-axes names these settings; the variables name what they do.
 AXES_ENABLED = envbool("SIGNIN_THROTTLING", True)
 AXES_FAILURE_LIMIT = envint("SIGNIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=envint("SIGNIN_LOCKOUT_MINUTES", 15))
@@ -228,12 +246,25 @@ _secure = envbool("DJANGO_SECURE", False)
 SECURE_SSL_REDIRECT = _secure
 SESSION_COOKIE_SECURE = _secure
 CSRF_COOKIE_SECURE = _secure
-SECURE_HSTS_SECONDS = envint("DJANGO_HSTS_SECONDS", 31_536_000) if _secure else 0
-SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", True)
-SECURE_HSTS_PRELOAD = envbool("DJANGO_HSTS_PRELOAD", True)
+# The variables were DJANGO_HSTS_SECONDS, DJANGO_HSTS_INCLUDE_SUBDOMAINS,
+# DJANGO_HSTS_PRELOAD and DJANGO_PROXY_SSL_HEADER: still read if set.
+SECURE_HSTS_SECONDS = (
+    envint(env_name("DJANGO_SECURE_HSTS_SECONDS", "DJANGO_HSTS_SECONDS"), 31_536_000)
+    if _secure
+    else 0
+)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool(
+    env_name("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", "DJANGO_HSTS_INCLUDE_SUBDOMAINS"),
+    True,
+)
+SECURE_HSTS_PRELOAD = envbool(
+    env_name("DJANGO_SECURE_HSTS_PRELOAD", "DJANGO_HSTS_PRELOAD"), True
+)
 # Behind a TLS-terminating proxy: the header it sets to "https", e.g.
 # X-Forwarded-Proto. Only set it if the proxy always overwrites that header.
-_proxy_ssl_header = os.environ.get("DJANGO_PROXY_SSL_HEADER", "")
+_proxy_ssl_header = os.environ.get(
+    env_name("DJANGO_SECURE_PROXY_SSL_HEADER", "DJANGO_PROXY_SSL_HEADER"), ""
+)
 if _proxy_ssl_header:
     SECURE_PROXY_SSL_HEADER = (
         "HTTP_" + _proxy_ssl_header.upper().replace("-", "_"),
@@ -241,8 +272,11 @@ if _proxy_ssl_header:
     )
 # Behind a reverse proxy: the header it appends the client's address to (e.g.
 # X-Forwarded-For), for the audit history and sign-in throttling. Unset, the
-# connection's address (REMOTE_ADDR) is used.
-CLIENT_IP_HEADER = os.environ.get("DJANGO_CLIENT_IP_HEADER", "")
+# connection's address (REMOTE_ADDR) is used. Not a Django setting: the
+# variable was DJANGO_CLIENT_IP_HEADER, still read if set.
+CLIENT_IP_HEADER = os.environ.get(
+    env_name("CLIENT_IP_HEADER", "DJANGO_CLIENT_IP_HEADER"), ""
+)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
@@ -273,8 +307,10 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "static"))
-STATICFILES_DIRS = [BASE_DIR / "accounts" / "static"]
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", IMADMIN_VAR_DIR / "static"))
+# No STATICFILES_DIRS: accounts/static is an app's static/ folder, which the
+# app directories finder already serves; listing it again made collectstatic
+# find every file twice.
 
 # --- Tencent IM -----------------------------------------------------------
 # With no IM_SDKAPPID the project runs in sandbox mode: the local im_sandbox
@@ -284,7 +320,7 @@ IM_SANDBOX = not IM_SDKAPPID
 IM_SECRET_KEY = os.environ.get("IM_SECRET_KEY", "")
 IM_SECRET_KEY_FILE = os.environ.get("IM_SECRET_KEY_FILE", "")
 if IM_SANDBOX and not (IM_SECRET_KEY or IM_SECRET_KEY_FILE):
-    IM_SECRET_KEY_FILE = str(VAR_DIR / "im-sandbox-secret.key")
+    IM_SECRET_KEY_FILE = str(IMADMIN_VAR_DIR / "im-sandbox-secret.key")
     _local_secret(IM_SECRET_KEY_FILE)
 IM_ADMIN_IDENTIFIER = os.environ.get("IM_ADMIN_IDENTIFIER", "administrator")
 IM_REGION = os.environ.get("IM_REGION", "" if IM_SANDBOX else "china")
@@ -312,7 +348,7 @@ CHECK_INTERVAL_MINUTES = envint("CHECK_INTERVAL_MINUTES", 10)
 
 UPLOAD_MAX_BYTES = envint("UPLOAD_MAX_BYTES", 200 * 1024 * 1024)
 UPLOAD_MAX_ROWS = envint("UPLOAD_MAX_ROWS", 2_000_000)
-UPLOAD_DIR = Path(os.environ.get("UPLOAD_DIR", VAR_DIR / "uploads"))
+UPLOAD_DIR = Path(os.environ.get("UPLOAD_DIR", IMADMIN_VAR_DIR / "uploads"))
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 

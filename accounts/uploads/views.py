@@ -90,7 +90,7 @@ def _upload_receive(request):
     except uploads.UploadError as exc:
         status = 413 if isinstance(exc, uploads.UploadTooLarge) else 400
         return _form_page(request, UploadForm(), error=str(exc), status=status)
-    return redirect("upload_preview", token=upload.token)
+    return redirect("uploads:preview", token=upload.token)
 
 
 @permission_required(PERMISSION, raise_exception=True)
@@ -126,7 +126,7 @@ def upload_confirm(request, token):
         job = uploads.upload_confirm(upload=upload, user=request.user, request=request)
     except uploads.UploadError as exc:
         messages.error(request, str(exc))
-        return redirect("upload_preview", token=upload.token)
+        return redirect("uploads:preview", token=upload.token)
     except OperationalError:
         # SQLite: the write lock stayed taken past the busy timeout. The
         # transaction rolled back: nothing changed.
@@ -136,11 +136,11 @@ def upload_confirm(request, token):
             "The database is busy; nothing was changed by this request. "
             "Confirm again in a moment.",
         )
-        return redirect("upload_preview", token=upload.token)
+        return redirect("uploads:preview", token=upload.token)
     messages.success(request, _confirmed_message(upload, job))
     if job is not None and request.user.has_perm(VIEW_JOBS):
-        return redirect("job_detail", job.pk)
-    return redirect("upload_preview", token=upload.token)
+        return redirect("web:job_detail", job.pk)
+    return redirect("uploads:preview", token=upload.token)
 
 
 def _confirmed_message(upload, job):
@@ -164,9 +164,9 @@ def upload_cancel(request, token):
     upload = _own_upload(request, token)
     if uploads.upload_cancel(upload=upload, user=request.user, request=request):
         messages.success(request, f"{upload.file_name} cancelled; the file is deleted.")
-        return redirect("upload_new")
+        return redirect("uploads:new")
     messages.info(request, f"This upload was already {upload.get_status_display()}.")
-    return redirect("upload_preview", token=upload.token)
+    return redirect("uploads:preview", token=upload.token)
 
 
 @permission_required(PERMISSION, raise_exception=True)
@@ -178,7 +178,7 @@ def upload_invalid_csv(request, token):
         rows = uploads.upload_invalid_rows(upload=upload)
     except uploads.UploadError as exc:
         messages.error(request, str(exc))
-        return redirect("upload_preview", token=upload.token)
+        return redirect("uploads:preview", token=upload.token)
     lines = csv_lines(
         INVALID_CSV_FIELDS,
         ((r.line, r.user_id, r.nick, r.face_url, r.error) for r in rows),

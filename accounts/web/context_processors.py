@@ -58,7 +58,7 @@ def banners(user):
                 {
                     "text": f"{job} is paused by IM error {job.error_code}: "
                     f"{job.error_sentence} Fix it, then resume the job.",
-                    "url": reverse("job_detail", args=[job.pk]),
+                    "url": reverse("web:job_detail", args=[job.pk]),
                     "link": f"Open job #{job.pk}",
                 }
             )
@@ -69,7 +69,7 @@ def banners(user):
                     {
                         "text": f"{job} stopped with IM error {job.error_code}: "
                         f"{job.error_sentence}",
-                        "url": reverse("job_detail", args=[job.pk]),
+                        "url": reverse("web:job_detail", args=[job.pk]),
                         "link": f"Open job #{job.pk}",
                     }
                 )

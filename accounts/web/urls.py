@@ -2,6 +2,7 @@ from django.urls import path
 
 from accounts.web import views
 
+app_name = "web"
 urlpatterns = [
     path("", views.home, name="home"),
     path("import/", views.import_single, name="import_single"),

@@ -259,12 +259,12 @@ def job_retry(request, pk):
         )
     except services.NothingToDo as exc:
         messages.warning(request, str(exc))
-        return redirect("job_detail", pk=job.pk)
+        return redirect("web:job_detail", pk=job.pk)
     messages.success(
         request,
         f"Retrying {retry.total} failed accounts of job #{job.pk} as job #{retry.pk}.",
     )
-    return redirect("job_detail", pk=retry.pk)
+    return redirect("web:job_detail", pk=retry.pk)
 
 
 @require_POST
@@ -276,7 +276,7 @@ def job_resume(request, pk):
         messages.success(request, f"Job #{job.pk} is sending again.")
     else:
         messages.info(request, f"Job #{job.pk} is not paused: nothing to resume.")
-    return redirect("job_detail", pk=job.pk)
+    return redirect("web:job_detail", pk=job.pk)
 
 
 @require_POST
@@ -293,7 +293,7 @@ def job_cancel(request, pk):
         )
     else:
         messages.info(request, f"Job #{job.pk} had already ended: nothing to cancel.")
-    return redirect("job_detail", pk=job.pk)
+    return redirect("web:job_detail", pk=job.pk)
 
 
 @require_safe

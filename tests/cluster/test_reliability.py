@@ -205,8 +205,8 @@ def watch_outage(client, job, until):
     through the real views.
     """
     seen = {"first_wait_at": None, "wait_failures": 0, "json": "", "page": ""}
-    progress_url = reverse("job_progress", args=[job.pk])
-    page_url = reverse("job_detail", args=[job.pk])
+    progress_url = reverse("web:job_progress", args=[job.pk])
+    page_url = reverse("web:job_detail", args=[job.pk])
     while time.time() < until:
         job.refresh_from_db()
         if job.wait_until is not None:

@@ -21,7 +21,7 @@ from tests.integration.test_roles import PASSWORD, user_with_role
 pytestmark = pytest.mark.django_db
 PERSONAS = ("anonymous", "support", "importer", "auditor")
 
-# url name: {method: "anonymous support importer auditor"}
+# view name: {method: "anonymous support importer auditor"}
 EXPECTED = {
     # django.contrib.auth.urls
     "login": {"GET": "200 200 200 200", "POST": "200 200 200 200"},
@@ -29,29 +29,29 @@ EXPECTED = {
     "password_change": {"GET": "302 200 200 200", "POST": "302 200 200 200"},
     "password_change_done": {"GET": "302 200 200 200", "POST": "302 405 405 405"},
     # dashboard
-    "home": {"GET": "302 200 200 200", "POST": "302 405 405 405"},
-    "import_single": {"GET": "302 200 200 403", "POST": "302 200 200 403"},
-    "account_list": {"GET": "302 200 200 200", "POST": "302 405 405 405"},
-    "account_detail": {"GET": "302 200 200 200", "POST": "302 405 405 405"},
-    "job_list": {"GET": "302 403 200 200", "POST": "302 405 405 405"},
-    "job_detail": {"GET": "302 403 200 200", "POST": "302 405 405 405"},
-    "job_progress": {"GET": "302 403 200 200", "POST": "302 405 405 405"},
-    "job_failed_csv": {"GET": "302 403 200 200", "POST": "302 405 405 405"},
-    "job_retry": {"GET": "302 405 405 405", "POST": "302 403 302 403"},
-    "job_cancel": {"GET": "302 405 405 405", "POST": "302 403 302 403"},
-    "job_resume": {"GET": "302 405 405 405", "POST": "302 403 302 403"},
+    "web:home": {"GET": "302 200 200 200", "POST": "302 405 405 405"},
+    "web:import_single": {"GET": "302 200 200 403", "POST": "302 200 200 403"},
+    "web:account_list": {"GET": "302 200 200 200", "POST": "302 405 405 405"},
+    "web:account_detail": {"GET": "302 200 200 200", "POST": "302 405 405 405"},
+    "web:job_list": {"GET": "302 403 200 200", "POST": "302 405 405 405"},
+    "web:job_detail": {"GET": "302 403 200 200", "POST": "302 405 405 405"},
+    "web:job_progress": {"GET": "302 403 200 200", "POST": "302 405 405 405"},
+    "web:job_failed_csv": {"GET": "302 403 200 200", "POST": "302 405 405 405"},
+    "web:job_retry": {"GET": "302 405 405 405", "POST": "302 403 302 403"},
+    "web:job_cancel": {"GET": "302 405 405 405", "POST": "302 403 302 403"},
+    "web:job_resume": {"GET": "302 405 405 405", "POST": "302 403 302 403"},
     # CSV uploads (the sample upload is the importer's own)
-    "upload_new": {"GET": "302 403 200 403", "POST": "302 403 400 403"},
-    "upload_preview": {"GET": "302 403 200 403", "POST": "302 403 405 403"},
-    "upload_confirm": {"GET": "302 403 405 403", "POST": "302 403 302 403"},
-    "upload_cancel": {"GET": "302 403 405 403", "POST": "302 403 302 403"},
-    "upload_invalid_csv": {"GET": "302 403 200 403", "POST": "302 403 405 403"},
+    "uploads:new": {"GET": "302 403 200 403", "POST": "302 403 400 403"},
+    "uploads:preview": {"GET": "302 403 200 403", "POST": "302 403 405 403"},
+    "uploads:confirm": {"GET": "302 403 405 403", "POST": "302 403 302 403"},
+    "uploads:cancel": {"GET": "302 403 405 403", "POST": "302 403 302 403"},
+    "uploads:invalid_csv": {"GET": "302 403 200 403", "POST": "302 403 405 403"},
     # the audit history
-    "audit_list": {"GET": "302 403 403 200", "POST": "302 405 405 405"},
-    "audit_export_csv": {"GET": "302 403 403 200", "POST": "302 405 405 405"},
-    "audit_export_json": {"GET": "302 403 403 200", "POST": "302 405 405 405"},
-    "audit_job": {"GET": "302 403 403 200", "POST": "302 405 405 405"},
-    "audit_job_calls_csv": {"GET": "302 403 403 200", "POST": "302 405 405 405"},
+    "audit:list": {"GET": "302 403 403 200", "POST": "302 405 405 405"},
+    "audit:export_csv": {"GET": "302 403 403 200", "POST": "302 405 405 405"},
+    "audit:export_json": {"GET": "302 403 403 200", "POST": "302 405 405 405"},
+    "audit:job": {"GET": "302 403 403 200", "POST": "302 405 405 405"},
+    "audit:job_calls_csv": {"GET": "302 403 403 200", "POST": "302 405 405 405"},
 }
 # The admin: its index and the changelists of this project's records.
 # Support users are not staff: the admin sends them to its sign-in page.
@@ -68,17 +68,23 @@ ADMIN_EXPECTED = {
 }
 
 
-def project_urls(patterns=None, prefix=""):
-    """(name, route, pattern) for every URL outside the admin, walked recursively."""
+def project_urls(patterns=None, prefix="", namespace=""):
+    """(view name, route, pattern) for every URL outside the admin, walked recursively.
+
+    The view name is what reverse() takes: "namespace:name" inside an app's URLs.
+    """
     patterns = get_resolver().url_patterns if patterns is None else patterns
     for entry in patterns:
         if isinstance(entry, URLResolver):
             if entry.namespace == "admin":
                 continue  # ADMIN_EXPECTED covers it
-            yield from project_urls(entry.url_patterns, prefix + str(entry.pattern))
+            inner = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            yield from project_urls(
+                entry.url_patterns, prefix + str(entry.pattern), inner
+            )
         elif isinstance(entry, URLPattern):
             route = prefix + str(entry.pattern)
-            yield entry.name or route, route, entry
+            yield (namespace + entry.name if entry.name else route), route, entry
 
 
 URLS = {name: (route, pattern) for name, route, pattern in project_urls()}
@@ -165,10 +171,25 @@ def test_each_persona_gets_the_expected_status_in_the_admin(url, samples):
     assert statuses(url, users, "GET") == ADMIN_EXPECTED[url]
 
 
+def test_each_apps_urls_have_their_own_namespace():
+    namespaces = {name.rpartition(":")[0] for name in URLS}
+    # Sign-in and password pages stay un-namespaced, as django.contrib.auth names them.
+    assert namespaces == {"", "web", "uploads", "audit"}
+    assert {name for name in URLS if ":" not in name} == {
+        "login",
+        "logout",
+        "password_change",
+        "password_change_done",
+    }
+    assert reverse("web:home") == "/"
+    assert reverse("uploads:new") == "/uploads/new/"
+    assert reverse("audit:list") == "/audit/"
+
+
 def test_a_userid_with_a_slash_reaches_its_account(samples, client):
     users, values = samples
     client.force_login(users["support"])
-    assert reverse("account_detail", kwargs={"user_id": "team/alice"}) == (
+    assert reverse("web:account_detail", kwargs={"user_id": "team/alice"}) == (
         "/accounts/team/alice/"
     )
     assert client.get("/accounts/team/alice/").status_code == 200

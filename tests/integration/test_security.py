@@ -71,11 +71,47 @@ def test_production_settings_turn_on_https_protections():
         " s.SECURE_HSTS_SECONDS, s.SECURE_HSTS_INCLUDE_SUBDOMAINS,"
         " s.SECURE_HSTS_PRELOAD, s.SECURE_PROXY_SSL_HEADER)"
     )
-    env = production_env(DJANGO_PROXY_SSL_HEADER="X-Forwarded-Proto")
+    env = production_env(DJANGO_SECURE_PROXY_SSL_HEADER="X-Forwarded-Proto")
     result = manage("shell", "-c", code, **env)
     assert result.stdout.strip().splitlines()[-1] == (
         "True True True 31536000 True True ('HTTP_X_FORWARDED_PROTO', 'https')"
     )
+
+
+RENAMED = "s.SECURE_HSTS_SECONDS, s.SECURE_HSTS_PRELOAD, s.CLIENT_IP_HEADER"
+
+
+def test_renamed_variables_set_their_settings():
+    code = f"from django.conf import settings as s; print({RENAMED})"
+    env = production_env(
+        DJANGO_SECURE_HSTS_SECONDS="600",
+        DJANGO_SECURE_HSTS_PRELOAD="0",
+        CLIENT_IP_HEADER="X-Real-IP",
+    )
+    result = manage("shell", "-c", code, **env)
+    assert result.stdout.strip().splitlines()[-1] == "600 False X-Real-IP"
+
+
+def test_the_old_variable_names_still_work_when_the_new_ones_are_unset():
+    code = (
+        "from django.conf import settings as s;"
+        f"print({RENAMED}, s.SECURE_HSTS_INCLUDE_SUBDOMAINS, s.SECURE_PROXY_SSL_HEADER)"
+    )
+    env = production_env(
+        DJANGO_HSTS_SECONDS="600",
+        DJANGO_HSTS_PRELOAD="0",
+        DJANGO_HSTS_INCLUDE_SUBDOMAINS="0",
+        DJANGO_PROXY_SSL_HEADER="X-Forwarded-Proto",
+        DJANGO_CLIENT_IP_HEADER="X-Forwarded-For",
+    )
+    result = manage("shell", "-c", code, **env)
+    assert result.stdout.strip().splitlines()[-1] == (
+        "600 False X-Forwarded-For False ('HTTP_X_FORWARDED_PROTO', 'https')"
+    )
+    # The new name wins when both are set.
+    env.update(DJANGO_SECURE_HSTS_SECONDS="900", CLIENT_IP_HEADER="X-Real-IP")
+    result = manage("shell", "-c", code, **env)
+    assert result.stdout.strip().splitlines()[-1].startswith("900 False X-Real-IP ")
 
 
 @pytest.mark.django_db

@@ -17,7 +17,7 @@ from accounts.models import (
     TrackedAccount,
 )
 from accounts.web import context_processors
-from tests.personas import IMPORTER, READER, SUPPORT, signed_in
+from tests.personas import IMPORTER, PASSWORD, READER, SUPPORT, make_user, signed_in
 
 pytestmark = pytest.mark.django_db
 
@@ -247,3 +247,33 @@ def test_it_has_no_inline_script_or_style(admin_client, url):
     assert not re.search(r"\son[a-z]+=", body)  # no inline event handlers
     for tag in re.findall(r"<script[^>]*>", body):
         assert 'src="/static/' in tag
+
+
+@pytest.mark.parametrize(
+    ("url", "current"),
+    [
+        ("/", "Home"),
+        ("/import/", "Import one account"),
+        ("/uploads/new/", "Upload CSV"),
+        ("/accounts/", "Accounts"),
+        ("/accounts/x1/", "Accounts"),
+        ("/jobs/", "Jobs"),
+        ("/jobs/{job}/", "Jobs"),
+        ("/audit/", "Audit history"),
+    ],
+)
+def test_the_top_bar_marks_the_current_page(admin_client, url, current):
+    # The top bar compares namespaced view names ("web:job_detail"), one link each.
+    job = ImportJob.objects.create(source=JobSource.CSV, total=1)
+    TrackedAccount.objects.create(user_id="x1", job=job)
+    body = admin_client.get(url.format(job=job.pk)).content.decode()
+    marked = re.findall(r'<a href="[^"]*" aria-current="page">([^<]*)</a>', body)
+    assert marked == [current]
+
+
+def test_signing_in_lands_on_the_dashboard(client, settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    make_user("ann", *SUPPORT)
+    response = client.post("/login/", {"username": "ann", "password": PASSWORD})
+    assert response.status_code == 302
+    assert response["Location"] == "/"

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.apps import apps
 from django.conf import settings
 from django.core.checks import ERROR, WARNING, run_checks
 from django.core.exceptions import ImproperlyConfigured
@@ -67,6 +68,7 @@ from django.conf import settings
 from accounts.checks import im_settings_check
 print(json.dumps({
     "sandbox": settings.IM_SANDBOX,
+    "var_dir": str(settings.IMADMIN_VAR_DIR),
     "key_file": settings.IM_SECRET_KEY_FILE,
     "base_url": settings.IM_API_BASE_URL,
     "problems": [str(p) for p in im_settings_check(None)],
@@ -89,6 +91,7 @@ def test_it_passes_the_sandbox_defaults_of_a_fresh_checkout(tmp_path):
     )
     found = json.loads(done.stdout.splitlines()[-1])
     assert found["sandbox"] is True
+    assert found["var_dir"] == str(tmp_path)
     assert found["problems"] == []
     assert found["base_url"] == "http://127.0.0.1:8765"
     key_file = Path(found["key_file"])
@@ -335,3 +338,32 @@ def test_it_refuses_an_upload_dir_inside_a_public_folder(settings, tmp_path):
     assert [e.id for e in errors] == ["imadmin.E010"]
     settings.UPLOAD_DIR = str(tmp_path / "private")
     assert upload_dir_check(None) == []
+
+
+def test_it_refuses_an_upload_dir_inside_an_apps_static_folder(settings):
+    from accounts.checks import upload_dir_check
+
+    # Served by the app directories finder, though STATICFILES_DIRS is empty.
+    assert settings.STATICFILES_DIRS == []
+    settings.UPLOAD_DIR = str(Path(apps.get_app_config("accounts").path) / "static")
+    assert [e.id for e in upload_dir_check(None)] == ["imadmin.E010"]
+
+
+def test_collectstatic_finds_each_file_once(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env.update(
+        IMADMIN_VAR_DIR=str(tmp_path),
+        STATIC_ROOT=str(tmp_path / "static"),
+        DJANGO_SETTINGS_MODULE="imadmin.settings",
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "--dry-run"],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Found another file" not in result.stdout + result.stderr
+    assert "imadmin/job.js" in result.stdout

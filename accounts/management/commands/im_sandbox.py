@@ -72,7 +72,9 @@ class Command(BaseCommand):
         serve_until_stopped(server)
 
     def _config(self, options):
-        state = Path(options["state"] or settings.VAR_DIR / "im-sandbox-state.sqlite3")
+        state = Path(
+            options["state"] or settings.IMADMIN_VAR_DIR / "im-sandbox-state.sqlite3"
+        )
         state.parent.mkdir(parents=True, exist_ok=True)
         return SandboxConfig(
             sdkappid=conf.sdkappid(),
