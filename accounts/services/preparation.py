@@ -24,7 +24,7 @@ from django.db import connection
 from django.db.models import F
 from django.utils import timezone
 
-from accounts.bulk_sql import columns, insert_rows, select_in, table
+from accounts.bulk_sql import insert_rows, select_in, table
 from accounts.models import (
     ACTIVE_JOB_STATUSES,
     AccountState,
@@ -279,11 +279,9 @@ def accounts_known(user_ids):
     The UserIDs are parameters, never inlined: they come from users.
     """
     names = ("user_id", "id", "nick", "face_url", "state", "job")
-    sql = (
-        f"SELECT {columns(TrackedAccount, names)}"
-        f" FROM {table(TrackedAccount)} WHERE user_id {{in_values}}"
+    rows = select_in(
+        TrackedAccount, names, key="user_id", values=list(user_ids), size=CHUNK
     )
-    rows = select_in(sql, list(user_ids), size=CHUNK)
     return {row[0]: Known(*row[1:]) for row in rows}
 
 
