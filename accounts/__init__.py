@@ -1,0 +1,1 @@
+"""The one app: tracked accounts, jobs sending them to IM, uploads, the audit trail."""

@@ -1,3 +1,5 @@
+"""The app's configuration: its checks, signals and schedule hook are wired on ready."""
+
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 

@@ -1,3 +1,5 @@
+"""The site's URLs: admin, sign-in, and each part of the app under its namespace."""
+
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path

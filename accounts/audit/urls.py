@@ -1,3 +1,5 @@
+"""The audit pages' URLs (namespace ``audit``)."""
+
 from django.urls import path
 
 from accounts.audit import views

@@ -1,3 +1,5 @@
+"""The upload pages' URLs (namespace ``uploads``)."""
+
 from django.urls import path
 
 from accounts.uploads import views

@@ -1,3 +1,5 @@
+"""The dashboard pages' URLs (namespace ``web``)."""
+
 from django.urls import path
 
 from accounts.web import views

@@ -1,0 +1,1 @@
+"""One module per command; ``_jobs`` and ``_signals`` are what they share."""

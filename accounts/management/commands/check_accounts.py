@@ -1,3 +1,5 @@
+"""``manage.py check_accounts``: ask IM which tracked accounts it holds."""
+
 from django.core.management.base import BaseCommand
 
 from accounts import services

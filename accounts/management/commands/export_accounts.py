@@ -1,3 +1,5 @@
+"""``manage.py export_accounts``: the tracked accounts as CSV or JSON lines."""
+
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts import selectors

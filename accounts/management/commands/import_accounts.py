@@ -1,3 +1,5 @@
+"""``manage.py import_accounts FILE``: one import job from a CSV, waited for or not."""
+
 import hashlib
 import time
 

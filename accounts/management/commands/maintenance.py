@@ -1,3 +1,5 @@
+"""``manage.py maintenance``: the scheduled upkeep, run by hand."""
+
 from django.core.management.base import BaseCommand
 
 from accounts import maintenance

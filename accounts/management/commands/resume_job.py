@@ -1,3 +1,5 @@
+"""``manage.py resume_job ID``: send a paused job again once its settings are fixed."""
+
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts import services
