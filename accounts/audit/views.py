@@ -29,6 +29,7 @@ def _page_param(request, name):
 @require_GET
 @permission_required(VIEW, raise_exception=True)
 def audit_list(request):
+    """The audit history, filtered, newest first, a keyset page at a time."""
     form = AuditFilterForm(request.GET)
     entries, older = [], None
     if form.is_valid():
@@ -54,6 +55,7 @@ def audit_list(request):
 @require_GET
 @permission_required([VIEW, EXPORT], raise_exception=True)
 def audit_export(request, fmt):
+    """The filtered history as CSV or JSON lines; the export is itself audited."""
     form = AuditFilterForm(request.GET)
     if not form.is_valid():
         return HttpResponseBadRequest("Invalid filters: " + form.errors.as_text())
@@ -85,6 +87,7 @@ def _download(lines, name, fmt):
     [VIEW, "accounts.view_importjob", "accounts.view_apicall"], raise_exception=True
 )
 def audit_job(request, pk):
+    """A job's story: its entries and its API calls in the order sent."""
     job = get_object_or_404(ImportJob.objects.select_related("created_by"), pk=pk)
     calls, more_after = selectors.job_calls_in_order(
         job, after=_page_param(request, "after")
@@ -106,6 +109,7 @@ def audit_job(request, pk):
 @require_GET
 @permission_required([VIEW, EXPORT], raise_exception=True)
 def audit_job_calls_csv(request, pk):
+    """A job's API calls as CSV; the export is itself audited."""
     job = get_object_or_404(ImportJob, pk=pk)
     audit_record(
         action=AuditAction.EXPORT,

@@ -23,6 +23,7 @@ from .units import Item, units_of
 
 
 def lease_seconds():
+    """How long a claim lasts unless renewed (IM_CLAIM_LEASE_SECONDS)."""
     return float(settings.IM_CLAIM_LEASE_SECONDS)
 
 

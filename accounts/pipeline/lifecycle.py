@@ -267,6 +267,7 @@ def settle_if_complete(job_id, counts=None):
 
 
 def open_items(job):
+    """The job's items not yet final (queued, in flight)."""
     return JobItem.objects.filter(job=job, state__in=OPEN_ITEM_STATES)
 
 

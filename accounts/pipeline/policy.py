@@ -36,6 +36,8 @@ ITEM_BACKOFF_CAP = 30.0
 
 
 class Action(enum.StrEnum):
+    """What a class of error calls for."""
+
     WAIT = "wait for IM"
     PAUSE = "pause the job"
     STOP = "stop the job"
@@ -64,6 +66,8 @@ PER_ACCOUNT = {
 
 
 class JobEffect(enum.StrEnum):
+    """What an answer means for its whole job."""
+
     ANSWERED = "answered"  # IM answered: a probe that did so ends the wait
     FAILED = "failed"  # a lone transient failure: one more in a row
     WAIT = "wait"
@@ -72,6 +76,8 @@ class JobEffect(enum.StrEnum):
 
 
 class Outcome(enum.StrEnum):
+    """What a successful call did to its accounts."""
+
     IMPORTED = "imported"
     CHECKED = "checked"
     DELETED = "deleted"
@@ -79,6 +85,8 @@ class Outcome(enum.StrEnum):
 
 @dataclass(frozen=True)
 class Succeed:
+    """Items whose call succeeded, with what it did (and statuses for a check)."""
+
     items: list
     outcome: Outcome
     statuses: dict = field(default_factory=dict)  # UserID -> RemoteStatus
@@ -86,6 +94,8 @@ class Succeed:
 
 @dataclass(frozen=True)
 class Requeue:
+    """Items to send again later, with how their attempts and flags change."""
+
     items: list
     code: int | None
     delay: float = 0.0
@@ -96,6 +106,8 @@ class Requeue:
 
 @dataclass(frozen=True)
 class Fail:
+    """Items that end failed (or invalid) with ``code``."""
+
     items: list
     code: int
     invalid: bool = False
@@ -103,6 +115,8 @@ class Fail:
 
 @dataclass
 class Decision:
+    """A unit's transitions and what the answer means for its job."""
+
     transitions: list
     effect: JobEffect
     code: int | None = None  # the whole call's code, for WAIT, PAUSE and STOP

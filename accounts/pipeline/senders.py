@@ -23,6 +23,8 @@ LOCAL_WAIT = 1.0  # a sender's "IM is failing" holds this engine until the recor
 
 
 class SenderSide:
+    """The sender threads of an Engine (see the module)."""
+
     def _start_senders(self):
         for n in range(self.senders):
             thread = threading.Thread(

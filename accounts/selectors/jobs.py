@@ -51,6 +51,7 @@ def job_wait(job, *, timeout=None, poll=0.1, on_progress=None):
 
 
 def recent_jobs(limit=10):
+    """The ``limit`` newest jobs, newest first."""
     return ImportJob.objects.select_related("created_by").order_by("-id")[:limit]
 
 
@@ -79,6 +80,7 @@ def last_finished_job():
 
 
 def jobs_filtered(*, status=""):
+    """Jobs with ``status`` (all if empty), as a queryset for ``keyset_page``."""
     jobs = ImportJob.objects.select_related("created_by")
     return jobs.filter(status=status) if status else jobs
 

@@ -28,6 +28,7 @@ class NothingToDo(Exception):
 
 
 def job_create(*, kind, source, user, label="", options=None, **fields):
+    """A new queued job (no items yet), owned by ``user`` if signed in; one a call."""
     return ImportJob.objects.create(
         kind=kind,
         source=source,

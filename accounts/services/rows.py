@@ -14,6 +14,8 @@ BUSY_STATES = (AccountState.QUEUED, AccountState.IMPORTING)
 
 
 class RowOutcome(enum.StrEnum):
+    """The six things an import can do with a row, named as the summaries count them."""
+
     NEW = "new"  # no such account yet: created and sent
     DUPLICATE = "duplicates"  # the same job already holds it (an earlier row)
     BUSY = "busy"  # another job owns it: left to that job

@@ -25,21 +25,25 @@ class FileChanged(Exception):
 
 
 def upload_dir():
+    """The private uploads folder (0700), made if missing."""
     directory = Path(settings.UPLOAD_DIR)
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     return directory
 
 
 def file_path(stored_name):
+    """Where a stored upload lives (its name is ours, never the uploader's)."""
     return Path(settings.UPLOAD_DIR) / stored_name if stored_name else None
 
 
 def file_delete(stored_name):
+    """Delete a stored upload; a file already gone is fine."""
     if path := file_path(stored_name):
         path.unlink(missing_ok=True)
 
 
 def file_open(stored_name):
+    """The stored upload opened for binary reading; FileNotFoundError if gone."""
     return open(file_path(stored_name), "rb")
 
 
@@ -67,6 +71,7 @@ def file_store(file):
 
 
 def too_large_message(limit):
+    """The sentence for a file over ``limit`` bytes."""
     return (
         f"The file is larger than the limit of {filesizeformat(limit)}; "
         "split it into smaller files."

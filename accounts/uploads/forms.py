@@ -6,6 +6,8 @@ from accounts.uploads.reader import ENCODINGS
 
 
 class UploadForm(forms.Form):
+    """A CSV file and how to read it (auto-detected UTF-8/GB18030 by default)."""
+
     file = forms.FileField(
         label="CSV file",
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
