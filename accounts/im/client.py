@@ -198,22 +198,18 @@ class ImClient:
         data, calls = self._post("account_import", body, [body["UserID"]])
         return ImportResult([], calls)
 
-    def multiaccount_import(self, accounts, *, old_form=False):
-        """Import 1-100 accounts (multiaccount_import page).
+    def multiaccount_import(self, accounts):
+        """Import 1-100 accounts (multiaccount_import page, the AccountList form).
 
         ``accounts`` holds dicts with UserID and optional Nick/FaceUrl, or plain
-        UserIDs. The new ``AccountList`` form is used unless ``old_form``, which
-        sends UserIDs only. Returns an ImportResult whose ``fail_accounts`` lists
-        the UserIDs IM did not import (partial success is data, not an error).
+        UserIDs. Returns an ImportResult whose ``fail_accounts`` lists the
+        UserIDs IM did not import (partial success is data, not an error).
         """
         items = [a if isinstance(a, dict) else {"UserID": a} for a in accounts]
         _check_count("multiaccount_import", len(items))
         ids = _user_ids(item["UserID"] for item in items)
-        if old_form:
-            body = {"Accounts": ids}
-        else:
-            pairs = zip(items, ids, strict=True)
-            body = {"AccountList": [_account_entry(i, u) for i, u in pairs]}
+        pairs = zip(items, ids, strict=True)
+        body = {"AccountList": [_account_entry(i, u) for i, u in pairs]}
         data, calls = self._post("multiaccount_import", body, ids)
         fail = [str(u) for u in data.get("FailAccounts") or []]
         calls[-1].fail_accounts = fail

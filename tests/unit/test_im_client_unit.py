@@ -386,14 +386,6 @@ def test_it_uses_the_account_list_form_with_nick_and_face_url_by_default(client,
     }
 
 
-def test_it_sends_user_ids_only_in_the_old_accounts_form(client, im):
-    im.post(endpoint("multiaccount_import"), json=ok(FailAccounts=[]))
-    client.multiaccount_import(
-        [{"UserID": "a", "Nick": "Ann"}, "b", " c "], old_form=True
-    )
-    assert sent_body(im.calls[0]) == {"Accounts": ["a", "b", "c"]}
-
-
 def test_it_returns_fail_accounts_as_data(client, im):
     im.post(endpoint("multiaccount_import"), json=ok(FailAccounts=["b", "c"]))
     result = client.multiaccount_import(["a", "b", "c"])
