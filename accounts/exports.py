@@ -2,8 +2,13 @@
 
 import csv
 import json
+from itertools import chain
 
 from django.core.serializers.json import DjangoJSONEncoder
+from django.http import StreamingHttpResponse
+
+from accounts.audit.records import audit_record
+from accounts.models import AuditAction
 
 ACCOUNT_FIELDS = [
     "user_id",
@@ -59,3 +64,30 @@ def json_lines(fields, rows):
 
 
 FORMATS = {"csv": csv_lines, "json": json_lines}
+CONTENT_TYPES = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
+
+
+def download(lines, *, filename, fmt="csv", bom=False):
+    """``lines`` streamed as an attachment named ``filename``.
+
+    ``bom`` puts a UTF-8 byte order mark first, so a spreadsheet reads
+    non-ASCII nicknames right (the uploader accepts it back).
+    """
+    if bom:
+        lines = chain(["\ufeff"], lines)
+    response = StreamingHttpResponse(lines, content_type=CONTENT_TYPES[fmt])
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def audited_download(request, lines, *, filename, details, job=None, **kw):
+    """``download``, with the export's audit entry written first (who, what)."""
+    audit_record(
+        action=AuditAction.EXPORT,
+        request=request,
+        object_type="job" if job else "audit",
+        object_id=job.pk if job else "",
+        job_id=job.pk if job else None,
+        details=details,
+    )
+    return download(lines, filename=filename, **kw)

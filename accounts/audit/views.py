@@ -4,21 +4,19 @@ Read-only: the only write is the EXPORT entry an export leaves behind.
 """
 
 from django.contrib.auth.decorators import permission_required
-from django.http import HttpResponseBadRequest, StreamingHttpResponse
+from django.http import HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from accounts.audit import selectors
 from accounts.audit.forms import AuditFilterForm
-from accounts.audit.records import audit_record
-from accounts.exports import FORMATS
-from accounts.models import AuditAction, ImportJob
+from accounts.exports import FORMATS, audited_download
+from accounts.models import ImportJob
 from accounts.selectors import job_counts
 
 VIEW = "accounts.view_auditevent"
 EXPORT = "accounts.export_audit"
-CONTENT_TYPES = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
 
 
 def _page_param(request, name):
@@ -60,26 +58,20 @@ def audit_export(request, fmt):
     if not form.is_valid():
         return HttpResponseBadRequest("Invalid filters: " + form.errors.as_text())
     filters = form.filters()
-    audit_record(
-        action=AuditAction.EXPORT,
-        request=request,
-        object_type="audit",
-        details={
-            "format": fmt,
-            "filters": {k: str(v) for k, v in filters.items()},
-        },
-    )
     rows = selectors.audit_export_rows(
         selectors.audit_events(**filters), details_as_text=fmt == "csv"
     )
-    return _download(FORMATS[fmt](selectors.EVENT_FIELDS, rows), "audit", fmt)
+    return audited_download(
+        request,
+        FORMATS[fmt](selectors.EVENT_FIELDS, rows),
+        filename=_stamped("audit", fmt),
+        fmt=fmt,
+        details={"format": fmt, "filters": {k: str(v) for k, v in filters.items()}},
+    )
 
 
-def _download(lines, name, fmt):
-    response = StreamingHttpResponse(lines, content_type=CONTENT_TYPES[fmt])
-    stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
-    response["Content-Disposition"] = f'attachment; filename="{name}-{stamp}.{fmt}"'
-    return response
+def _stamped(name, fmt):
+    return f"{name}-{timezone.now().strftime('%Y%m%d-%H%M%S')}.{fmt}"
 
 
 @require_GET
@@ -111,15 +103,11 @@ def audit_job(request, pk):
 def audit_job_calls_csv(request, pk):
     """A job's API calls as CSV; the export is itself audited."""
     job = get_object_or_404(ImportJob, pk=pk)
-    audit_record(
-        action=AuditAction.EXPORT,
-        request=request,
-        object_type="job",
-        object_id=job.pk,
-        job_id=job.pk,
-        details={"format": "csv", "records": "api_calls"},
-    )
     rows = selectors.job_call_rows(job)
-    return _download(
-        FORMATS["csv"](selectors.CALL_FIELDS, rows), f"job-{job.pk}-calls", "csv"
+    return audited_download(
+        request,
+        FORMATS["csv"](selectors.CALL_FIELDS, rows),
+        filename=_stamped(f"job-{job.pk}-calls", "csv"),
+        job=job,
+        details={"format": "csv", "records": "api_calls"},
     )

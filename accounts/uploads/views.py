@@ -12,12 +12,11 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.db import OperationalError
-from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.exports import csv_lines
+from accounts.exports import csv_lines, download
 from accounts.models import Upload, UploadStatus
 from accounts.uploads import services as uploads
 from accounts.uploads.forms import UploadForm
@@ -183,12 +182,9 @@ def upload_invalid_csv(request, token):
         INVALID_CSV_FIELDS,
         ((r.line, r.user_id, r.nick, r.face_url, r.error) for r in rows),
     )
-    # The BOM makes Excel read the UTF-8 (nicknames in Chinese) correctly.
+    # The BOM goes inside: the response closes the file only through ``_Closing``.
     content = _Closing(chain(["\ufeff"], lines), close=rows.close)
-    response = StreamingHttpResponse(content, content_type="text/csv; charset=utf-8")
-    name = f"invalid-rows-{upload.pk}.csv"
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    return response
+    return download(content, filename=f"invalid-rows-{upload.pk}.csv")
 
 
 class _Closing:

@@ -5,22 +5,18 @@ selectors or changes through services, then renders or redirects. Bad input
 gets a message or a 404, never a 500.
 """
 
-from itertools import chain
-
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ImproperlyConfigured
-from django.http import Http404, JsonResponse, StreamingHttpResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
 from accounts import selectors, services
-from accounts.audit.records import audit_record
-from accounts.exports import csv_lines
+from accounts.exports import audited_download, csv_lines
 from accounts.im.errors import ImError
 from accounts.models import (
     AccountState,
-    AuditAction,
     ImportJob,
     ItemState,
     JobKind,
@@ -304,19 +300,12 @@ def job_failed_csv(request, pk):
     state = request.GET.get("state", ItemState.FAILED)
     if state not in (ItemState.FAILED, ItemState.INVALID):
         raise Http404("state must be failed or invalid")
-    audit_record(
-        action=AuditAction.EXPORT,
-        request=request,
-        object_type="job",
-        object_id=job.pk,
-        job_id=job.pk,
+    rows = selectors.job_problem_rows(job, state)
+    return audited_download(
+        request,
+        csv_lines(PROBLEM_CSV_FIELDS, rows),
+        filename=f"job-{job.pk}-{state}.csv",
+        bom=True,
+        job=job,
         details={"what": f"{state} accounts CSV"},
     )
-    # A BOM so a spreadsheet reads non-ASCII nicknames right; the uploader accepts it.
-    lines = chain(
-        ["\ufeff"],
-        csv_lines(PROBLEM_CSV_FIELDS, selectors.job_problem_rows(job, state)),
-    )
-    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="job-{job.pk}-{state}.csv"'
-    return response
