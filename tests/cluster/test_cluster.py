@@ -1,7 +1,9 @@
 """The pipeline with real django-q2 cluster processes, the sandbox and the test DB."""
 
+import itertools
 import json
 import time
+from collections import defaultdict
 from datetime import timedelta
 
 import pytest
@@ -66,6 +68,35 @@ def test_several_workers_never_exceed_the_rate_limit(qcluster, sandbox, im_setti
     assert api["max_calls_in_any_second"] <= 20 + 1
     # Four runners, four batches in flight each, and still near the target.
     assert api["max_calls_in_any_second"] >= 14
+
+
+def test_two_clusters_never_have_one_userid_in_two_calls_at_once(
+    qcluster, sandbox, im_settings
+):
+    # Two clusters of two workers, each engine with several senders, on one
+    # job with retries (502s, FailAccounts): every call's span (its start and
+    # duration) is recorded, and a UserID's spans never overlap.
+    sandbox.set_faults(latency_ms=100, http_502_rate=0.05, fail_accounts_rate=0.02)
+    qcluster(workers=2)
+    qcluster(workers=2)
+    job = job_wait(start_import(6000), timeout=180)
+    assert (job.status, job.succeeded) == (JobStatus.DONE, 6000)
+    spans = defaultdict(list)
+    calls = ApiCall.objects.filter(job=job).values_list(
+        "created_at", "duration_ms", "user_ids"
+    )
+    for started, duration_ms, user_ids in calls:
+        begin = started.timestamp()
+        for user_id in user_ids:
+            spans[user_id].append((begin, begin + duration_ms / 1000))
+    assert len(spans) == 6000
+    resent = 0
+    for user_id, found in spans.items():
+        found.sort()
+        resent += len(found) > 1
+        for (_, end), (begin, _) in itertools.pairwise(found):
+            assert begin >= end, (user_id, found)
+    assert resent > 0  # retries happened: the check had something to check
 
 
 def test_a_cluster_killed_mid_job_is_taken_over_with_no_manual_step(
