@@ -14,6 +14,9 @@ START_TIMEOUT = 60
 STOP_TIMEOUT = 30
 
 
+SLOT_KINDS = ("used", "lost_late", "lost_unused")
+
+
 class Cluster:
     """One ``manage.py qcluster`` process (its own session) and its log."""
 
@@ -112,6 +115,22 @@ class Cluster:
             role = roles.get(name, (None, f"cluster {self.n} {name}"))[1]
             counts[role] = counts.get(role, 0) + 1
         return counts
+
+    def limiter_slots(self):
+        """{api: {used, lost_late, lost_unused}} summed over the cluster's engines.
+
+        From the line each engine logs as it stops: slots used, lost to a
+        sender that woke too late, lost unused (reserved, nobody took it).
+        """
+        line = re.compile(
+            r"limiter slots (\w+): used (\d+), lost late (\d+), lost unused (\d+)"
+        )
+        found = {}
+        for api, *numbers in line.findall(self.log_path.read_text(errors="replace")):
+            counts = found.setdefault(api, dict.fromkeys(SLOT_KINDS, 0))
+            for kind, number in zip(SLOT_KINDS, numbers, strict=True):
+                counts[kind] += int(number)
+        return found
 
     def terminate(self):
         """SIGTERM to the main process only (a graceful stop), once."""

@@ -65,7 +65,18 @@ def imadmin_summary(imadmin, clusters, end_to_end, job):
         "cluster_stop_s": [c.stop_s and round(c.stop_s, 2) for c in clusters],
         "tasks_per_worker": tasks,
         "workers_that_ran_a_task": f"{busy} of {len(tasks)}",
+        "limiter_slots": _slots(clusters),
     }
+
+
+def _slots(clusters):
+    total = {}
+    for cluster in clusters:
+        for api, counts in cluster.limiter_slots().items():
+            into = total.setdefault(api, dict.fromkeys(counts, 0))
+            for kind, number in counts.items():
+                into[kind] += number
+    return total
 
 
 def loop_summary(loop, loop_rate):

@@ -383,3 +383,16 @@ class Engine(SenderSide):
                 time.sleep(LOCKED_PAUSE)
         _engines.discard(self)
         connection.close()
+        self._log_slots()
+
+    def _log_slots(self):
+        # One line per API it called, for benchmarks to sum across processes.
+        for api, counts in (self._limiter.counts if self._limiter else {}).items():
+            if counts:
+                log.info(
+                    "limiter slots %s: used %d, lost late %d, lost unused %d",
+                    api,
+                    counts["used"],
+                    counts["lost_late"],
+                    counts["lost_unused"],
+                )

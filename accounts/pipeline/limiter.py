@@ -20,7 +20,7 @@ import math
 import sqlite3
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from pathlib import Path
 
 from django.conf import settings
@@ -64,6 +64,9 @@ class Limiter:
         self._block = {api: 1 for api in RATE_LIMITS}
         self._missed = {api: False for api in RATE_LIMITS}
         self.reservations = 0  # round trips to the shared schedule, for tests
+        # Per API: slots used, and slots lost (a thread woke too late for its
+        # slot, or a reserved slot's time went by with no thread to take it).
+        self.counts = {api: Counter() for api in RATE_LIMITS}
 
     def acquire(self, api):
         """Block until ``api`` may be called now; returns the slot's lateness (s)."""
@@ -73,10 +76,12 @@ class Limiter:
             if delay > 0:
                 time.sleep(delay)
             late = time.monotonic() - slot
-            if late <= LATE:
-                return max(late, 0.0)
             with self._locks[api]:
+                if late <= LATE:
+                    self.counts[api]["used"] += 1
+                    return max(late, 0.0)
                 self._missed[api] = True
+                self.counts[api]["lost_late"] += 1
 
     def _slot(self, api):
         with self._locks[api]:
@@ -85,6 +90,7 @@ class Limiter:
             while slots and slots[0] < now - LATE:
                 slots.popleft()  # its time went by: nobody may use it now
                 self._missed[api] = True
+                self.counts[api]["lost_unused"] += 1
             if not slots:
                 self._reserve(api, slots)
             return slots.popleft()
