@@ -31,6 +31,7 @@ from .. import conf
 from ..models import ACTIVE_JOB_STATUSES, ImportJob, JobStatus
 from . import claims, db, lifecycle, limiter, outcomes, policy
 from .senders import SenderSide
+from .units import part_filled
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,7 @@ RECORD_DELAY = 0.1  # answers wait at most this long to be written together
 RECORD_BATCH = 8  # ... or are written as soon as this many are in
 HEARTBEAT_EVERY = 5.0
 LOCKED_PAUSE = 1.0  # after a write the database refused: try again this much later
+PART_FILLED_WAIT = 0.25  # a job still being read: look again for a full call's rows
 
 _engines = weakref.WeakSet()
 
@@ -326,31 +328,14 @@ class Engine(SenderSide):
             view.next_look = now + 0.2
             return
         probe = view.wait_until is not None
-        if probe:
-            if view.wait_until > now:
-                view.next_look = view.wait_until
-                return
-            hold = settings.IM_CONNECT_TIMEOUT + settings.IM_READ_TIMEOUT + 5
-            if not lifecycle.probe_take(view.id, seen_until=view.wait_until, hold=hold):
-                view.next_look = now + REFRESH_BUSY
-                self._next_refresh = 0.0
-                return
-            view.wait_until = now + hold
+        if probe and not self._probe_won(view, now):
+            return
         want = 2 * self.low_water - len(self._ready)
         units = claims.claim(
-            job_id=view.id,
-            job_kind=view.kind,
-            units=want,
-            probe=probe,
+            job_id=view.id, job_kind=view.kind, units=want, probe=probe
         )
         if units:
-            # Held before anything else can fail, so a claim is never lost here.
-            with self._cv:
-                self._ready.extend(units)
-                self._cv.notify_all()
-            if view.status == JobStatus.QUEUED:
-                db.in_transaction(lambda: lifecycle.started(view.id))
-                view.status = JobStatus.RUNNING
+            self._hold(view, units, now)
             return
         if probe:
             db.in_transaction(lambda: lifecycle.probe_put_back(view.id))
@@ -359,6 +344,32 @@ class Engine(SenderSide):
             return
         due = claims.next_due(view.id)
         view.next_look = due if due is not None and due > now else now + 1.0
+
+    def _probe_won(self, view, now):
+        """Whether this engine may send the waiting job's one probe now."""
+        if view.wait_until > now:
+            view.next_look = view.wait_until
+            return False
+        hold = settings.IM_CONNECT_TIMEOUT + settings.IM_READ_TIMEOUT + 5
+        if not lifecycle.probe_take(view.id, seen_until=view.wait_until, hold=hold):
+            view.next_look = now + REFRESH_BUSY
+            self._next_refresh = 0.0
+            return False
+        view.wait_until = now + hold
+        return True
+
+    def _hold(self, view, units, now):
+        # Held before anything else can fail, so a claim is never lost here.
+        wait = part_filled(units) if view.preparing else []
+        with self._cv:
+            self._ready.extend(u for u in units if all(u is not w for w in wait))
+            self._unsent.extend(wait)
+            self._cv.notify_all()
+        if view.status == JobStatus.QUEUED:
+            db.in_transaction(lambda: lifecycle.started(view.id))
+            view.status = JobStatus.RUNNING
+        if len(wait) == len(units):
+            view.next_look = now + PART_FILLED_WAIT
 
     def _locally_waiting(self, job_id):
         until = self._local_wait.get(job_id)
@@ -383,16 +394,5 @@ class Engine(SenderSide):
                 time.sleep(LOCKED_PAUSE)
         _engines.discard(self)
         connection.close()
-        self._log_slots()
-
-    def _log_slots(self):
-        # One line per API it called, for benchmarks to sum across processes.
-        for api, counts in (self._limiter.counts if self._limiter else {}).items():
-            if counts:
-                log.info(
-                    "limiter slots %s: used %d, lost late %d, lost unused %d",
-                    api,
-                    counts["used"],
-                    counts["lost_late"],
-                    counts["lost_unused"],
-                )
+        if self._limiter:
+            self._limiter.log_counts()

@@ -16,6 +16,7 @@ REDIS_URL is set; otherwise in the database: a row per API on PostgreSQL
 (so a reservation never waits behind a long write to the main file).
 """
 
+import logging
 import math
 import sqlite3
 import threading
@@ -28,6 +29,8 @@ from django.db import connection
 
 from ..im.client import RATE_LIMITS
 from ..models import RateSlot
+
+log = logging.getLogger(__name__)
 
 LATE = 0.010  # seconds a thread may wake after its slot and still use it
 # Seconds a request may take from a sender's turn to IM counting it (building
@@ -107,6 +110,18 @@ class Limiter:
         first = time.monotonic() + self._store.reserve(api, block, gap)
         self.reservations += 1
         slots.extend(first + n * gap for n in range(block))
+
+    def log_counts(self):
+        # One line per API it called, for benchmarks to sum across processes.
+        for api, counts in self.counts.items():
+            if counts:
+                log.info(
+                    "limiter slots %s: used %d, lost late %d, lost unused %d",
+                    api,
+                    counts["used"],
+                    counts["lost_late"],
+                    counts["lost_unused"],
+                )
 
     def close(self):
         self._store.close()

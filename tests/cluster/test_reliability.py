@@ -546,6 +546,12 @@ def test_a_rerun_after_import_accounts_was_killed_while_reading_imports_every_ro
     assert (result["busy"], result["failed"], result["invalid"]) == (0, 0, 0)
     assert result["remaining"] == 0
     assert JobItem.objects.filter(job=job).count() == rows
+    # Reading kept pace with sending, yet no call went out part-filled: each
+    # carried 100 accounts (a fault-free job of whole hundreds).
+    counts = set(
+        ApiCall.objects.filter(job=job).values_list("account_count", flat=True)
+    )
+    assert counts == {100}, counts
     assert_all_imported(job, sandbox, rows)
     assert not engine_tracebacks(cluster.log_text())[0], cluster.log_text()[-5000:]
 
