@@ -197,23 +197,19 @@ class Engine(SenderSide):
                 self._answers = batch + self._answers
                 self._first_answer_at = now
             raise
-        for job_id in recorded.touched:
-            view = self._jobs.get(job_id)
-            if view:
-                view.next_look = 0.0  # items went back to the queue: look again
-        for job_id in recorded.wait_over:
-            view = self._jobs.get(job_id)
-            if view:
-                view.wait_until, view.next_look = None, 0.0
+        self._recorded(recorded)
+
+    def _recorded(self, recorded):
+        """Act on what a write changed: look again at the jobs it touched."""
+        for job_id in recorded.touched | recorded.wait_over:
+            if view := self._jobs.get(job_id):
+                view.next_look = 0.0  # items went back, or a wait is over
+                if job_id in recorded.wait_over:
+                    view.wait_until = None
         for job_id in recorded.stopped:
             lifecycle.sweep(job_id)
-        if (
-            recorded.wait_over
-            or recorded.stopped
-            or recorded.paused
-            or recorded.waiting
-            or recorded.finished
-        ):
+        changed = recorded.stopped | recorded.paused | recorded.waiting
+        if changed or recorded.wait_over or recorded.finished:
             self._next_refresh = 0.0
 
     def _give_back_unsent(self):

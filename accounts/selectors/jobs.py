@@ -113,11 +113,6 @@ def job_progress(job, *, now=None):
         "invalid": job.invalid,
         "cancelled": job.cancelled,
     }
-    segments, x = [], 0.0
-    for name, count in counts.items():
-        width = 100 * count / job.total if job.total else 0
-        segments.append({"name": name, "x": round(x, 3), "width": round(width, 3)})
-        x += width
     return {
         "id": job.pk,
         "status": job.status,
@@ -137,11 +132,21 @@ def job_progress(job, *, now=None):
         "waiting": job_waiting_text(job),
         "preparing": job.preparing,
         "settled": job.settled,
-        "segments": segments,
+        "segments": _segments(counts, job.total),
         "started_at": _local_text(job.started_at),
         "finished_at": _local_text(job.finished_at),
         "heartbeat_at": _local_text(job.heartbeat_at),
     }
+
+
+def _segments(counts, total):
+    """The progress bar's parts: one per count, its start and width in percent."""
+    segments, x = [], 0.0
+    for name, count in counts.items():
+        width = 100 * count / total if total else 0
+        segments.append({"name": name, "x": round(x, 3), "width": round(width, 3)})
+        x += width
+    return segments
 
 
 def _local_text(moment):
