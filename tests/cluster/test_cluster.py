@@ -22,6 +22,7 @@ from accounts.models import (
     JobStatus,
     TrackedAccount,
 )
+from accounts.pipeline import db
 from accounts.selectors import job_wait
 from accounts.uploads import services as uploads
 
@@ -206,8 +207,16 @@ def test_a_worker_killed_mid_preparation_resumes_to_exact_totals(
     second = qcluster(workers=2, **shared_uploads)
     # What the schedule does once the heartbeat is stale, done now.
     stale = timezone.now() - timedelta(seconds=3 * im_settings.IM_CLAIM_LEASE_SECONDS)
-    ImportJob.objects.filter(pk=job.pk).update(heartbeat_at=stale)
-    resumed, _ = maintenance.maintenance(reconcile=False)
+    # Seen twice in CI: the SQLite file stayed write-locked for over the 20 s
+    # busy timeout right after the kill (not yet explained; the job still
+    # ended exact). Waited out as the engines do, so the test checks the resume.
+    db.retrying(
+        lambda: ImportJob.objects.filter(pk=job.pk).update(heartbeat_at=stale),
+        patience=120,
+    )
+    resumed, _ = db.retrying(
+        lambda: maintenance.maintenance(reconcile=False), patience=120
+    )
     assert job.pk in resumed
     job = job_wait(job, timeout=240)
     assert job.status == JobStatus.DONE, second.log_text()[-3000:]
