@@ -339,6 +339,31 @@ def final_states(job):
 # -- 1. HTTP 502 for 60 s --------------------------------------------------------
 
 
+def waited_figures(seen, started, job, result):
+    """What an outage scenario reports of the wait it saw, and how it ended."""
+    first = seen["first_wait_at"]
+    return {
+        "waiting_seen_after_s": round(first - started, 1) if first else None,
+        "most_failed_probes": seen["wait_failures"],
+        "progress_json_waiting": seen["json"],
+        "job_page_notice": seen["page"],
+        "command_result": result,
+        "calls_by_answer": calls_by_answer(job),
+        "final": final_states(job),
+    }
+
+
+def assert_waited_and_resumed(seen, job, command, numbers):
+    """The job showed its wait everywhere, made few calls, and went on at once."""
+    assert seen["first_wait_at"] is not None, "the job never showed a wait"
+    assert seen["json"].startswith("waiting for IM: "), seen
+    assert seen["page"].startswith("Waiting for IM: "), seen
+    assert f"Job #{job.pk}: waiting for IM: " in command.stderr, command.stderr
+    assert numbers["calls_during_outage"] < 50, numbers
+    # Once a probe is answered the wait is over: the engines send again at once.
+    assert numbers["wait_cleared_to_next_call_s"] < 3.0, numbers
+
+
 def test_an_endpoint_answering_502_for_60_s_holds_the_job_and_loses_nothing(
     qcluster, sandbox, im_settings, commands, tmp_path, admin_client
 ):
@@ -379,24 +404,10 @@ def test_an_endpoint_answering_502_for_60_s_holds_the_job_and_loses_nothing(
         imported_before_fault=succeeded_at_start,
         sandbox_calls_during_outage=sandbox_during,
         sandbox_502s=sum(a["http_502"] for a in after["apis"].values()),
-        waiting_seen_after_s=(
-            round(seen["first_wait_at"] - started, 1) if seen["first_wait_at"] else None
-        ),
-        most_failed_probes=seen["wait_failures"],
-        progress_json_waiting=seen["json"],
-        job_page_notice=seen["page"],
-        command_result=result,
-        calls_by_answer=calls_by_answer(job),
-        final=final_states(job),
+        **waited_figures(seen, started, job, result),
         **numbers,
     )
-    assert seen["first_wait_at"] is not None, "the job never showed a wait"
-    assert seen["json"].startswith("waiting for IM: "), seen
-    assert seen["page"].startswith("Waiting for IM: "), seen
-    assert f"Job #{job.pk}: waiting for IM: " in command.stderr, command.stderr
-    assert numbers["calls_during_outage"] < 50, numbers
-    # Once a probe is answered the wait is over: the engines send again at once.
-    assert numbers["wait_cleared_to_next_call_s"] < 3.0, numbers
+    assert_waited_and_resumed(seen, job, command, numbers)
     assert sandbox_during < 50
     assert (result["status"], result["imported"], result["failed"]) == (
         "done",
@@ -452,24 +463,10 @@ def test_an_endpoint_not_answering_for_45_s_holds_the_job_and_loses_nothing(
         # Requests the frozen sandbox had queued are counted once it runs again.
         sandbox_calls_from_freeze_to_done=sandbox_calls(after) - sandbox_calls(before),
         account_checks=ApiCall.objects.filter(job=job, api="account_check").count(),
-        waiting_seen_after_s=(
-            round(seen["first_wait_at"] - started, 1) if seen["first_wait_at"] else None
-        ),
-        most_failed_probes=seen["wait_failures"],
-        progress_json_waiting=seen["json"],
-        job_page_notice=seen["page"],
-        command_result=result,
-        calls_by_answer=calls_by_answer(job),
-        final=final_states(job),
+        **waited_figures(seen, started, job, result),
         **numbers,
     )
-    assert seen["first_wait_at"] is not None, "the job never showed a wait"
-    assert seen["json"].startswith("waiting for IM: "), seen
-    assert seen["page"].startswith("Waiting for IM: "), seen
-    assert f"Job #{job.pk}: waiting for IM: " in command.stderr, command.stderr
-    assert numbers["calls_during_outage"] < 50, numbers
-    # Once a probe is answered the wait is over: the engines send again at once.
-    assert numbers["wait_cleared_to_next_call_s"] < 3.0, numbers
+    assert_waited_and_resumed(seen, job, command, numbers)
     assert (result["status"], result["imported"], result["failed"]) == (
         "done",
         ACCOUNTS,
