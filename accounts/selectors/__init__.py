@@ -2,6 +2,7 @@
 
 This package's modules: ``accounts`` (lists, filters, an account's page,
 exports), ``jobs`` (counts, progress, waiting, calls, problem rows),
+``pace`` (rate, ETA and a job as JSON),
 ``dashboard`` (counts by state, imports per day, rate use, workers) and
 ``paging`` (keyset pages). The names below are the public API.
 """
@@ -35,12 +36,14 @@ from accounts.selectors.jobs import (
     paused_jobs,
     recent_jobs,
 )
+from accounts.selectors.pace import Pace, job_json, job_pace
 from accounts.selectors.paging import PAGE_SIZE, Page, keyset_page
 
 __all__ = [
     "DRIFTED",
     "PAGE_SIZE",
     "UNCHECKED",
+    "Pace",
     "Page",
     "account_calls",
     "account_counts",
@@ -54,6 +57,8 @@ __all__ = [
     "imports_per_day",
     "job_calls_page",
     "job_counts",
+    "job_json",
+    "job_pace",
     "job_problem_rows",
     "job_progress",
     "job_wait",

@@ -12,6 +12,7 @@ from accounts.models import (
     JobItem,
     JobStatus,
 )
+from accounts.selectors.pace import job_pace
 from accounts.selectors.paging import EXPORT_CHUNK, PAGE_SIZE, keyset_page
 
 
@@ -105,8 +106,7 @@ def job_waiting_text(job):
 def job_progress(job, *, now=None):
     """What a progress bar and the live page show of ``job``: counts, shares, rate."""
     now = now or timezone.now()
-    end = job.finished_at or now
-    seconds = (end - job.started_at).total_seconds() if job.started_at else 0
+    pace = job_pace(job, now=now)
     counts = {
         "succeeded": job.succeeded,
         "failed": job.failed,
@@ -126,7 +126,8 @@ def job_progress(job, *, now=None):
         **counts,
         "remaining": job.remaining,
         "percent": job.percent,
-        "rate": round(job.done_count / seconds, 1) if seconds > 0 else None,
+        "rate": pace.rate,
+        "eta_seconds": pace.eta_seconds,
         "error_code": job.error_code,
         "error_sentence": job.error_sentence,
         "waiting": job_waiting_text(job),

@@ -145,20 +145,26 @@ def test_account_calls_find_userids_with_quotes_and_backslashes():
     assert len(selectors.account_calls(account, [job.pk])) == 1
 
 
-def test_job_progress_gives_shares_and_a_rate():
+def test_job_progress_gives_shares_and_the_recent_rate():
     now = timezone.now()
-    job = ImportJob(
+    job = ImportJob.objects.create(
+        source=JobSource.CSV,
         total=200,
         succeeded=100,
         failed=20,
         invalid=10,
         cancelled=0,
         status=JobStatus.RUNNING,
-        started_at=now - timedelta(seconds=10),
+        started_at=now - timedelta(seconds=100),
     )
+    call(job, 100, now - timedelta(seconds=30))  # before the window: not counted
+    call(job, 100, now - timedelta(seconds=10))
+    call(job, 30, now - timedelta(seconds=5))
+    call(job, 100, now - timedelta(seconds=2), error_code=70500)  # not answered OK
     progress = selectors.job_progress(job, now=now)
-    assert progress["rate"] == 13.0
+    assert progress["rate"] == round(130 / selectors.pace.RECENT_SECONDS, 1)
     assert progress["remaining"] == 70
+    assert progress["eta_seconds"] == round(70 / (130 / selectors.pace.RECENT_SECONDS))
     assert [(s["x"], s["width"]) for s in progress["segments"]] == [
         (0, 50.0),
         (50.0, 10.0),
@@ -167,6 +173,70 @@ def test_job_progress_gives_shares_and_a_rate():
     ]
     empty = selectors.job_progress(ImportJob(total=0))
     assert empty["rate"] is None and empty["percent"] == 100
+
+
+def call(job, accounts, at, error_code=0):
+    return ApiCall.objects.create(
+        job=job,
+        api="multiaccount_import",
+        account_count=accounts,
+        http_status=200,
+        error_code=error_code,
+        created_at=at,
+    )
+
+
+def test_no_eta_while_the_file_is_read_or_while_im_answers_nothing():
+    now = timezone.now()
+    job = ImportJob.objects.create(
+        source=JobSource.CSV,
+        total=500,
+        succeeded=100,
+        status=JobStatus.RUNNING,
+        started_at=now - timedelta(seconds=60),
+        options={"preparing": True},
+    )
+    call(job, 100, now - timedelta(seconds=3))
+    pace = selectors.job_pace(job, now=now)
+    assert pace.rate == 5.0 and pace.eta_seconds is None
+    job.options = {}
+    assert selectors.job_pace(job, now=now).eta_seconds == 80
+    later = now + timedelta(seconds=60)
+    assert selectors.job_pace(job, now=later) == selectors.Pace(None, None)
+
+
+def test_a_settled_job_has_its_overall_rate_and_no_eta_cancelled_rows_not_counted():
+    now = timezone.now()
+    job = ImportJob(
+        total=1000,
+        succeeded=300,
+        failed=100,
+        cancelled=600,
+        status=JobStatus.CANCELLED,
+        started_at=now - timedelta(seconds=40),
+        finished_at=now - timedelta(seconds=20),
+    )
+    assert selectors.job_pace(job, now=now) == selectors.Pace(20.0, None)
+    body = selectors.job_json(job, now=now)
+    assert body["rate"] == 20.0 and body["eta_seconds"] is None
+    assert body["remaining"] == 0 and body["cancelled"] == 600
+    assert body["finished_at"] == job.finished_at.isoformat()
+    assert set(body) == {
+        "id",
+        "kind",
+        "status",
+        "total",
+        "succeeded",
+        "failed",
+        "invalid",
+        "cancelled",
+        "remaining",
+        "rate",
+        "eta_seconds",
+        "created_at",
+        "started_at",
+        "finished_at",
+    }
 
 
 def test_seed_refuses_a_second_run_over_the_same_prefix_unless_forced():
