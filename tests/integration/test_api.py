@@ -520,3 +520,20 @@ def test_two_concurrent_requests_with_one_key_make_one_job(live_server):
     assert answers[0][1]["job"]["id"] == answers[1][1]["job"]["id"]
     assert ImportJob.objects.count() == 1 and IdempotencyKey.objects.count() == 1
     assert JobItem.objects.count() == 2000
+
+
+def test_a_token_needs_no_csrf_token_and_a_session_is_not_a_token(client):
+    _, raw = token_for("importer")
+    strict = Client(enforce_csrf_checks=True)
+    body = json.dumps({"kind": "import", "accounts": [{"user_id": "nocsrf"}]})
+    response = strict.post(
+        "/api/v1/jobs",
+        body,
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {raw}",
+    )
+    assert response.status_code == 202
+    client.force_login(user_with_role("importer", "signed-in"))
+    response = client.post("/api/v1/jobs", body, content_type="application/json")
+    assert response.status_code == 401
+    assert client.get("/api/v1/jobs/1").status_code == 401
