@@ -11,6 +11,7 @@ from functools import wraps
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
+from django.urls import path
 
 from accounts.api.app import api
 from accounts.api.errors import error_response
@@ -43,5 +44,14 @@ def _open_to_tokens(patterns):
     return patterns
 
 
+def _unknown(request, rest):
+    """Any other path under /api/v1/: a JSON 404, not the site's page."""
+    return error_response(404, "not_found", f"No API endpoint at /api/v1/{rest[:100]}.")
+
+
 _patterns, _app_name, _namespace = api.urls
-urls = (_open_to_tokens(_patterns), _app_name, _namespace)
+urls = (
+    [*_open_to_tokens(_patterns), path("<path:rest>", login_not_required(_unknown))],
+    _app_name,
+    _namespace,
+)

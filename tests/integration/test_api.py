@@ -168,6 +168,9 @@ def test_errors_are_json_with_a_code_and_a_message(settings):
         ),
         (call(raw, "GET", "/api/v1/jobs/1/accounts?cursor=x"), 400, "invalid_request"),
         (call(raw, "POST", "/api/v1/jobs/999/retry"), 404, "not_found"),
+        (call(raw, "GET", "/api/v1/jobs/abc"), 404, "not_found"),
+        (call(raw, "GET", "/api/v1/nothing/here"), 404, "not_found"),
+        (call(None, "GET", "/api/v1/nothing"), 404, "not_found"),
     ]
     for response, status, code in cases:
         assert response.status_code == status, response.content
