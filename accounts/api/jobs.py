@@ -40,7 +40,20 @@ def _job(job_id):
 
 
 def _entries(body):
-    """``(start, invalid)``: a callable making the job, and the refused entries."""
+    """``(valid, invalid)``: rows or UserIDs to send, and the refused entries."""
+    valid, invalid = _checked(body)
+    if not valid:
+        first = invalid[0]
+        raise ApiError(
+            400,
+            "no_valid_entries",
+            f"No entry can be sent: index {first['index']}: {first['reason']}",
+        )
+    return valid, invalid
+
+
+def _checked(body):
+    """``body``'s entries by the field rules; a check or delete needs them tracked."""
     listed = body.accounts if body.kind == JobKind.IMPORT else body.user_ids
     field = "accounts" if body.kind == JobKind.IMPORT else "user_ids"
     if not listed:
@@ -64,6 +77,13 @@ def _entries(body):
     return [u for u in valid.values() if u not in untracked], invalid
 
 
+def _starter(kind, valid, user):
+    """What makes the job (called at most once, inside the key's transaction)."""
+    if kind == JobKind.IMPORT:
+        return lambda: services.job_import_listed(rows=valid, user=user)
+    return lambda: services.job_start_listed(kind=kind, user_ids=valid, user=user)
+
+
 @router.post(
     "/jobs",
     response={202: JobCreatedOut, **errors(400, 401, 403, 409, 413, 429)},
@@ -82,28 +102,13 @@ def job_create(
 ):
     """Up to 10,000 accounts or UserIDs; the invalid ones are listed, the rest go."""
     valid, invalid = _entries(body)
-    if not valid:
-        first = invalid[0]
-        raise ApiError(
-            400,
-            "no_valid_entries",
-            f"No entry can be sent: index {first['index']}: {first['reason']}",
-        )
-
-    def start():
-        if body.kind == JobKind.IMPORT:
-            return services.job_import_listed(rows=valid, user=request.user)
-        return services.job_start_listed(
-            kind=body.kind, user_ids=valid, user=request.user
-        )
-
     try:
         job, invalid, _ = services.job_start_once(
             user=request.user,
             key=idempotency_key,
             fingerprint=fingerprint(body.dict()),
             invalid=invalid,
-            start=start,
+            start=_starter(body.kind, valid, request.user),
         )
     except services.KeyReused as exc:
         raise ApiError(409, "idempotency_key_reused", str(exc)) from None

@@ -63,6 +63,30 @@ class Api:
                 return rows
 
 
+def bulk_import_with_failures(api, qcluster, sandbox):
+    """A 5,000-account job through the API, polled until settled, some failed.
+
+    Returns the job's last body and its failed accounts, read page by page.
+    """
+    cluster = qcluster(workers=2, IM_MAX_ATTEMPTS=2)
+    sandbox.set_faults(fail_accounts_rate=0.2)  # ~4% fail both attempts
+    accounts = [{"user_id": f"bulk-{i:05d}", "nick": f"N{i}"} for i in range(ACCOUNTS)]
+    body = {"kind": "import", "accounts": accounts}
+    started = api.post("/jobs", body, **{"Idempotency-Key": "e2e"})
+    assert started["invalid"] == [] and started["job"]["total"] == ACCOUNTS
+    job = api.settled(started["job"]["id"])
+    assert job["status"] == "done_with_errors", cluster.log_text()[-3000:]
+    assert job["succeeded"] + job["failed"] == ACCOUNTS and job["failed"] > 0
+    assert job["remaining"] == 0 and job["eta_seconds"] is None and job["rate"] > 0
+    failed = api.accounts(job["id"], "failed")
+    assert len(failed) == job["failed"]
+    assert {row["error"]["code"] for row in failed} == {str(errors.FAIL_ACCOUNTS)}
+    assert failed[0]["error"]["message"] == errors.describe(errors.FAIL_ACCOUNTS)
+    again = api.post("/jobs", body, **{"Idempotency-Key": "e2e"})
+    assert again["job"]["id"] == job["id"]  # the same job, not a second one
+    return job, failed
+
+
 def test_a_token_imports_one_account_then_a_5000_account_job_and_retries_its_failures(
     live_server, qcluster, sandbox
 ):
@@ -79,27 +103,7 @@ def test_a_token_imports_one_account_then_a_5000_account_job_and_retries_its_fai
     )
     assert sandbox.account("solo/1")["Nick"] == "Solo"
 
-    cluster = qcluster(workers=2, IM_MAX_ATTEMPTS=2)
-    sandbox.set_faults(fail_accounts_rate=0.2)  # ~4% fail both attempts
-    accounts = [{"user_id": f"bulk-{i:05d}", "nick": f"N{i}"} for i in range(ACCOUNTS)]
-    started = api.post(
-        "/jobs", {"kind": "import", "accounts": accounts}, **{"Idempotency-Key": "e2e"}
-    )
-    assert started["invalid"] == [] and started["job"]["total"] == ACCOUNTS
-    job = api.settled(started["job"]["id"])
-    assert job["status"] == "done_with_errors", cluster.log_text()[-3000:]
-    assert job["succeeded"] + job["failed"] == ACCOUNTS and job["failed"] > 0
-    assert job["remaining"] == 0 and job["eta_seconds"] is None and job["rate"] > 0
-
-    failed = api.accounts(job["id"], "failed")
-    assert len(failed) == job["failed"]
-    assert {row["error"]["code"] for row in failed} == {str(errors.FAIL_ACCOUNTS)}
-    assert failed[0]["error"]["message"] == errors.describe(errors.FAIL_ACCOUNTS)
-    again = api.post(
-        "/jobs", {"kind": "import", "accounts": accounts}, **{"Idempotency-Key": "e2e"}
-    )
-    assert again["job"]["id"] == job["id"]  # the same job, not a second one
-
+    job, failed = bulk_import_with_failures(api, qcluster, sandbox)
     sandbox.set_faults(fail_accounts_rate=0.0)
     retry = api.post(f"/jobs/{job['id']}/retry")
     assert retry["retry_of"] == job["id"] and retry["job"]["total"] == len(failed)
