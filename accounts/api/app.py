@@ -18,10 +18,10 @@ DESCRIPTION = (
 
 def _bearer_user(request):
     header = request.headers.get("Authorization", "")
-    scheme, _, raw = header.partition(" ")
+    scheme, _, raw_token = header.partition(" ")
     if scheme.lower() != "bearer":
         return None
-    token = services.api_token_authenticate(raw=raw.strip())
+    token = services.api_token_authenticate(raw_token=raw_token.strip())
     return token.user if token else None
 
 

@@ -19,7 +19,7 @@ class TokenAuth(HttpBearer):
         self.permissions = permissions
 
     def authenticate(self, request, token):
-        found = services.api_token_authenticate(raw=token)
+        found = services.api_token_authenticate(raw_token=token)
         if found is None:
             return None  # ninja answers 401
         wait = throttle.retry_after(found)

@@ -23,8 +23,8 @@ SECRET_BYTES = 32
 TOUCH_EVERY = timedelta(minutes=1)
 
 
-def _hash(raw):
-    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+def _hash(raw_token):
+    return hashlib.sha256(raw_token.encode("utf-8")).hexdigest()
 
 
 def api_token_create(*, user, label="", actor=None, request=None):
@@ -37,12 +37,12 @@ def api_token_create(*, user, label="", actor=None, request=None):
         prefix = secrets.token_hex(PREFIX_BYTES)
         while ApiToken.objects.filter(prefix=prefix).exists():
             prefix = secrets.token_hex(PREFIX_BYTES)
-        raw = f"{SCHEME}_{prefix}_{secrets.token_urlsafe(SECRET_BYTES)}"
+        raw_token = f"{SCHEME}_{prefix}_{secrets.token_urlsafe(SECRET_BYTES)}"
         token = ApiToken.objects.create(
-            user=user, label=label[:100], prefix=prefix, key_hash=_hash(raw)
+            user=user, label=label[:100], prefix=prefix, key_hash=_hash(raw_token)
         )
         _audit(AuditAction.TOKEN_CREATED, token, actor, request)
-    return token, raw
+    return token, raw_token
 
 
 def api_token_revoke(*, token, actor=None, request=None):
@@ -81,13 +81,13 @@ def _audit(action, token, actor, request, result="ok"):
     )
 
 
-def api_token_authenticate(*, raw):
-    """The live token ``raw`` is, with its active user loaded; None otherwise.
+def api_token_authenticate(*, raw_token):
+    """The live token ``raw_token`` is, with its active user loaded; None otherwise.
 
     A revoked token, an unknown one, a wrong secret and an inactive user all
     give None. Records the use (at most once a minute).
     """
-    parts = raw.split("_", 2) if isinstance(raw, str) else []
+    parts = raw_token.split("_", 2) if isinstance(raw_token, str) else []
     if len(parts) != 3 or parts[0] != SCHEME:
         return None
     token = (
@@ -95,7 +95,7 @@ def api_token_authenticate(*, raw):
         .filter(prefix=parts[1], revoked_at=None)
         .first()
     )
-    if token is None or not hmac.compare_digest(token.key_hash, _hash(raw)):
+    if token is None or not hmac.compare_digest(token.key_hash, _hash(raw_token)):
         return None
     if not token.user.is_active:
         return None

@@ -2,6 +2,7 @@
 
 import io
 import json
+import logging
 import threading
 
 import pytest
@@ -24,6 +25,7 @@ from accounts.models import (
     TrackedAccount,
 )
 from tests.integration.test_roles import user_with_role
+from tests.integration.test_secrets_never_leak import database_text, leaks
 
 pytestmark = pytest.mark.django_db
 
@@ -540,3 +542,41 @@ def test_a_token_needs_no_csrf_token_and_a_session_is_not_a_token(client):
     response = client.post("/api/v1/jobs", body, content_type="application/json")
     assert response.status_code == 401
     assert client.get("/api/v1/jobs/1").status_code == 401
+
+
+def test_a_tokens_value_is_in_no_table_log_or_page(
+    im_settings, sandbox, caplog, client
+):
+    caplog.set_level(logging.DEBUG)
+    user_with_role("importer", "leaky")
+    out = io.StringIO()
+    call_command("create_api_token", "leaky", "--label", "l", stdout=out)
+    *said, raw = out.getvalue().strip().splitlines()
+    call(raw, "POST", "/api/v1/accounts", {"user_id": "leak/1"})
+    body = {"kind": "import", "accounts": [{"user_id": "leak/2"}, {"user_id": "x y"}]}
+    job_id = call(raw, "POST", "/api/v1/jobs", body).json()["job"]["id"]
+    call(raw, "POST", f"/api/v1/jobs/{job_id}/cancel")
+    call(raw + "x", "GET", f"/api/v1/jobs/{job_id}")
+    call(raw, "GET", "/api/v1/jobs/999")
+    client.force_login(user_with_role(None, "root", is_superuser=True, is_staff=True))
+    token = ApiToken.objects.get()
+    pages = [
+        client.get(url).text
+        for url in (
+            "/admin/accounts/apitoken/",
+            f"/admin/accounts/apitoken/{token.pk}/change/",
+            "/admin/accounts/auditevent/",
+            "/audit/",
+        )
+    ]
+    secrets = {raw, raw.split("_", 2)[2]}
+    where = {
+        "database": database_text(),
+        "logs": caplog.text + "\n".join(str(r.__dict__) for r in caplog.records),
+        "pages": "\n".join(pages),
+        "command's other lines": "\n".join(said),
+    }
+    assert token.prefix in where["pages"]  # the search looks where the token is named
+    assert {place: leaks(secrets, text) for place, text in where.items()} == {
+        place: [] for place in where
+    }

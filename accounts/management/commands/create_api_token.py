@@ -33,10 +33,10 @@ class Command(BaseCommand):
                 f"User {username!r} is inactive: a token would not work."
             )
         with audit_context(via="manage.py create_api_token"):
-            token, raw = services.api_token_create(user=user, label=label)
+            token, raw_token = services.api_token_create(user=user, label=label)
         role = ", ".join(roles.role_names(user.pk)) or "no role"
         self.stdout.write(
             f"Token {token.prefix} ({label or 'no label'}) acts as {username} "
             f"({role}). It is shown only now; keep it secret:"
         )
-        self.stdout.write(raw)
+        self.stdout.write(raw_token)
