@@ -331,16 +331,14 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
+    def has_change_permission(self, request, obj=None):
+        return False  # nothing to edit: a token is revoked by the action
+
     def has_delete_permission(self, request, obj=None):
         return False  # revoked, not deleted: the history keeps naming it
 
     def has_revoke_permission(self, request):
         return request.user.has_perm("accounts.change_apitoken")
-
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)
-        return actions
 
     @admin.action(description="Revoke selected tokens", permissions=["revoke"])
     def revoke_selected(self, request, queryset):

@@ -106,6 +106,7 @@ def test_a_revoked_token_gets_401_and_the_revocation_is_audited(client):
     assert raw not in listing.text
     page = client.get(f"/admin/accounts/apitoken/{token.pk}/change/")
     assert page.status_code == 200 and raw not in page.text
+    assert 'name="_save"' not in page.text  # read-only
     assert token.key_hash not in page.text
     response = client.post(
         "/admin/accounts/apitoken/",
