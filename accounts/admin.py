@@ -12,6 +12,7 @@ from accounts.audit.selectors import EVENT_FIELDS
 from . import services
 from .models import (
     ApiCall,
+    ApiToken,
     AuditAction,
     AuditEvent,
     ImportJob,
@@ -304,3 +305,50 @@ class AuditEventAdmin(ReadOnlyAdmin):
 
     def get_actions(self, request):
         return {}  # not even delete_selected, whatever the permissions say
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Tokens are made by ``create_api_token``; here they are listed and revoked.
+
+    Only the hash is stored, so no page can show a token's value.
+    """
+
+    list_display = [
+        "prefix",
+        "label",
+        "user",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    ]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["prefix", "label", "user__username"]
+    fields = ["prefix", "label", "user", "created_at", "last_used_at", "revoked_at"]
+    readonly_fields = fields
+    actions = ["revoke_selected"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False  # nothing to edit: a token is revoked by the action
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # revoked, not deleted: the history keeps naming it
+
+    def has_revoke_permission(self, request):
+        return request.user.has_perm("accounts.change_apitoken")
+
+    @admin.action(description="Revoke selected tokens", permissions=["revoke"])
+    def revoke_selected(self, request, queryset):
+        revoked = [
+            token
+            for token in queryset.select_related("user").order_by("pk")
+            if services.api_token_revoke(token=token, request=request)
+        ]
+        self.message_user(
+            request,
+            f"Revoked {len(revoked)} token(s); they are refused from now on.",
+            messages.SUCCESS,
+        )

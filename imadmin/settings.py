@@ -89,6 +89,8 @@ INSTALLED_APPS = [
     "django_q",
     "axes",
     "csp",
+    # Its docs page then serves Swagger UI from our static files, not a CDN.
+    "ninja",
     "accounts",
 ]
 
@@ -351,6 +353,15 @@ UPLOAD_MAX_ROWS = envint("UPLOAD_MAX_ROWS", 2_000_000)
 UPLOAD_DIR = Path(os.environ.get("UPLOAD_DIR", IMADMIN_VAR_DIR / "uploads"))
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# --- The JSON API (/api/v1/) ------------------------------------------------
+# Requests one token may make per window; 0 turns the limit off. Counted in
+# Django's cache (Redis, or the database cache), so every process shares it.
+API_RATE_LIMIT = envint("API_RATE_LIMIT", 600)
+API_RATE_WINDOW_SECONDS = envint("API_RATE_WINDOW_SECONDS", 60)
+# Largest request body: 10,000 accounts with long nicknames and avatar URLs
+# fit; DATA_UPLOAD_MAX_MEMORY_SIZE (the pages' limit) does not apply to it.
+API_MAX_BODY_BYTES = envint("API_MAX_BODY_BYTES", 16 * 1024 * 1024)
 
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
 LOGGING = {

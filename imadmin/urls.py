@@ -4,6 +4,8 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from accounts.api.urls import urls as api_urls
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     # Sign-in, sign-out and password change only: no public password reset,
@@ -22,5 +24,7 @@ urlpatterns = [
     ),
     path("uploads/", include("accounts.uploads.urls")),
     path("audit/", include("accounts.audit.urls")),
+    # The JSON API: Bearer tokens, no session or CSRF (accounts/api).
+    path("api/v1/", api_urls),
     path("", include("accounts.web.urls")),
 ]

@@ -77,6 +77,7 @@ def audit_record(
     """Write one entry and return it. ``actor`` defaults to the request's user."""
     if actor is None and getattr(request, "user", None) is not None:
         actor = request.user if request.user.is_authenticated else None
+    details = {**_api_token_details(), **(details or {})}
     return AuditEvent.objects.create(
         action=action,
         actor=actor if actor is not None and actor.pk else None,
@@ -87,8 +88,20 @@ def audit_record(
         user_id=(user_id or "")[:32],
         job_id=job_id,
         result=str(result)[:20],
-        details=details or {},
+        details=details,
     )
+
+
+def _api_token_details():
+    """``via`` and the token's label and prefix for writes made with an API token.
+
+    The API's authentication puts the token on the request in flight; its
+    raw value is never on it, so it never reaches the history.
+    """
+    token = getattr(current_context().get("request"), "api_token", None)
+    if token is None:
+        return {}
+    return {"via": "api", "api_token": {"label": token.label, "prefix": token.prefix}}
 
 
 def audit_job_started(job):

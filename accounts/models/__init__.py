@@ -1,7 +1,7 @@
 """Tracked accounts, jobs, their items, API calls, uploads, audit, limiter rows.
 
 One module per model (``accounts``, ``jobs``, ``items``, ``calls``,
-``uploads``, ``audit``) and ``choices`` for the states they share; import
+``uploads``, ``audit``, ``tokens``) and ``choices`` for the states they share; import
 them from here.
 """
 
@@ -23,6 +23,7 @@ from accounts.models.choices import (
 )
 from accounts.models.items import JobItem
 from accounts.models.jobs import ImportJob
+from accounts.models.tokens import ApiToken, IdempotencyKey
 from accounts.models.uploads import Upload
 
 __all__ = [
@@ -31,10 +32,12 @@ __all__ = [
     "OPEN_ITEM_STATES",
     "AccountState",
     "ApiCall",
+    "ApiToken",
     "AuditAction",
     "AuditEvent",
     "AuditEventImmutable",
     "AuditEventQuerySet",
+    "IdempotencyKey",
     "ImportJob",
     "ItemState",
     "JobItem",

@@ -30,6 +30,7 @@ class JobSource(models.TextChoices):
     ADMIN = "admin", "admin action"
     COMMAND = "command", "command"
     SCHEDULE = "schedule", "schedule"
+    API = "api", "API"
 
 
 class JobStatus(models.TextChoices):
@@ -91,3 +92,5 @@ class AuditAction(models.TextChoices):
     JOB_ENDED = "job_ended", "job ended"
     ROLE_CHANGED = "role_changed", "role changed"
     EXPORT = "export", "export"
+    TOKEN_CREATED = "token_created", "API token created"
+    TOKEN_REVOKED = "token_revoked", "API token revoked"

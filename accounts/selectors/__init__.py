@@ -2,7 +2,7 @@
 
 This package's modules: ``accounts`` (lists, filters, an account's page,
 exports), ``jobs`` (counts, progress, waiting, calls, problem rows),
-``pace`` (rate, ETA and a job as JSON),
+``pace`` (rate, ETA and a job as JSON), ``items`` (a job's items),
 ``dashboard`` (counts by state, imports per day, rate use, workers) and
 ``paging`` (keyset pages). The names below are the public API.
 """
@@ -24,6 +24,7 @@ from accounts.selectors.dashboard import (
     imports_per_day,
     worker_status,
 )
+from accounts.selectors.items import job_items_filtered
 from accounts.selectors.jobs import (
     job_calls_page,
     job_counts,
@@ -57,6 +58,7 @@ __all__ = [
     "imports_per_day",
     "job_calls_page",
     "job_counts",
+    "job_items_filtered",
     "job_json",
     "job_pace",
     "job_problem_rows",

@@ -5,10 +5,18 @@ directly. Services take keyword-only arguments and are named ``<entity>_<action>
 This package's modules: ``jobs`` (start, retry, cancel, resume), ``preparing``
 (a job filled from a file), ``preparation`` (the chunked writes that do it),
 ``single`` (one account within the request), ``upkeep`` (settling what a crash
-left in doubt), ``owners`` (which process owns a command's job). The names
+left in doubt), ``owners`` (which process owns a command's job), ``tokens``
+(API tokens), ``api_jobs`` (jobs the API starts, once per Idempotency-Key). The names
 below are the public API; import them from here.
 """
 
+from accounts.services.api_jobs import (
+    KeyReused,
+    job_import_listed,
+    job_start_listed,
+    job_start_once,
+    untracked_user_ids,
+)
 from accounts.services.jobs import (
     NothingToDo,
     job_cancel,
@@ -27,7 +35,16 @@ from accounts.services.preparing import (
     preparations_resume,
     preparations_stale,
 )
-from accounts.services.single import SingleImport, account_import_now
+from accounts.services.single import (
+    SingleImport,
+    account_import_now,
+    single_import_problem,
+)
+from accounts.services.tokens import (
+    api_token_authenticate,
+    api_token_create,
+    api_token_revoke,
+)
 from accounts.services.upkeep import (
     accounts_reconcile,
     settle_abandoned_items,
@@ -35,6 +52,14 @@ from accounts.services.upkeep import (
 )
 
 __all__ = [
+    "KeyReused",
+    "api_token_authenticate",
+    "api_token_create",
+    "api_token_revoke",
+    "job_import_listed",
+    "job_start_listed",
+    "job_start_once",
+    "untracked_user_ids",
     "NothingToDo",
     "SingleImport",
     "account_import_now",
@@ -53,5 +78,6 @@ __all__ = [
     "preparations_resume",
     "preparations_stale",
     "settle_abandoned_items",
+    "single_import_problem",
     "uncertain_accounts",
 ]

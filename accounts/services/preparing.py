@@ -224,7 +224,9 @@ def preparations_resume(*, stale_after=None):
 # -- accounts from rows (CSV, command) ----------------------------------------
 
 
-def accounts_import_rows(*, rows, source, user=None, label="", options=None):
+def accounts_import_rows(
+    *, rows, source, user=None, label="", options=None, keep_empty=False
+):
     """Upsert ``rows`` and start one import job with them. Returns (job, RowsSummary).
 
     For small inputs (tests, the single-account paths): one transaction.
@@ -232,13 +234,14 @@ def accounts_import_rows(*, rows, source, user=None, label="", options=None):
     hold no transaction longer than a chunk. Unless ``options["reimport"]``,
     accounts already imported whose profile did not change are not sent
     again. Returns (None, summary) when nothing is left to send; the accounts
-    are still created or updated then.
+    are still created or updated then; with ``keep_empty`` such a job is kept,
+    done at once with nothing sent (the API answers every request with a job).
     """
     with transaction.atomic():
         job = job_prepare_create(source=source, user=user, label=label, options=options)
         preparation.job_fill(job, rows)
         summary = RowsSummary(**job.options["summary"])
-        if not job.total:
+        if not job.total and not keep_empty:
             ImportJob.objects.filter(pk=job.pk).delete()
             return None, summary
         _prepare_finish(job)

@@ -87,6 +87,20 @@ def account_import_now(
     return result
 
 
+def single_import_problem(exc):
+    """The sentence the form and the API give for what account_import_now raised.
+
+    For ImproperlyConfigured, NothingToDo and ImError; anything else is re-raised.
+    """
+    if isinstance(exc, ImproperlyConfigured):
+        return f"Nothing was sent: IM is not configured ({exc}). Ask an administrator."
+    if isinstance(exc, NothingToDo):
+        return str(exc)
+    if isinstance(exc, ImError):
+        return f"IM answered error {exc.code}: {exc.sentence}"
+    raise exc
+
+
 def _import_now(user_id, nick, face_url, user, client):
     with transaction.atomic():
         account = TrackedAccount.objects.filter(user_id=user_id).first()

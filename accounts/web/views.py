@@ -118,14 +118,8 @@ def _import_now(request, data):
             user=request.user,
             request=request,
         )
-    except ImproperlyConfigured as exc:
-        return None, (
-            f"Nothing was sent: IM is not configured ({exc}). Ask an administrator."
-        )
-    except services.NothingToDo as exc:
-        return None, str(exc)
-    except ImError as exc:
-        return None, f"IM answered error {exc.code}: {exc.sentence}"
+    except (ImproperlyConfigured, services.NothingToDo, ImError) as exc:
+        return None, services.single_import_problem(exc)
     return result, None
 
 
