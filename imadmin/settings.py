@@ -96,6 +96,9 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # After sessions, before common: picks the language from the cookie that
+    # the switcher sets, else the browser's Accept-Language.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -301,7 +304,12 @@ CONTENT_SECURITY_POLICY = {
 # Error reports also hide the IM secret key and UserSigs held in variables.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "accounts.security.SecretsReporterFilter"
 
-LANGUAGE_CODE = "en-us"
+LANGUAGE_CODE = "en"
+# Chinese is spelled zh-hans, the code Django's admin and django-q2 ship
+# their catalogues under; browsers sending zh-CN or zh-SG fall back to it.
+LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+FORMAT_MODULE_PATH = ["imadmin.formats"]
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True

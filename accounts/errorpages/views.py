@@ -1,0 +1,56 @@
+"""The four error handlers named in imadmin/urls.py.
+
+400, 403 and 404 render with the request (the top bar, the language
+switcher). 500 renders with no request and no context processors: the
+database or a processor may be what failed.
+"""
+
+from django.http import (
+    HttpResponseBadRequest,
+    HttpResponseForbidden,
+    HttpResponseNotFound,
+    HttpResponseServerError,
+)
+from django.template import loader
+from django.utils.translation import pgettext
+from django.views.decorators.csrf import requires_csrf_token
+
+from accounts.errorpages.permissions import view_permissions
+from accounts.roles import roles_granting
+
+
+@requires_csrf_token
+def bad_request(request, exception):
+    return HttpResponseBadRequest(loader.render_to_string("400.html", {}, request))
+
+
+@requires_csrf_token
+def permission_denied(request, exception):
+    permissions = _page_permissions(request)
+    roles = roles_granting(permissions) if permissions else []
+    context = {
+        "reason": _message(exception),
+        "roles": roles,
+        "roles_text": pgettext("between role names", ", ").join(roles),
+    }
+    return HttpResponseForbidden(loader.render_to_string("403.html", context, request))
+
+
+@requires_csrf_token
+def page_not_found(request, exception):
+    return HttpResponseNotFound(loader.render_to_string("404.html", {}, request))
+
+
+def server_error(request):
+    return HttpResponseServerError(loader.get_template("500.html").render())
+
+
+def _page_permissions(request):
+    match = getattr(request, "resolver_match", None)
+    return view_permissions(match.func) if match else []
+
+
+def _message(exception):
+    """A message the view chose to give (PermissionDenied("…")), else ""."""
+    args = getattr(exception, "args", ())
+    return str(args[0]) if args and isinstance(args[0], str) else ""
