@@ -8,7 +8,7 @@ REDIS ?= redis://127.0.0.1:6379/0
 # axe-core, the accessibility checker the browser tests load into each page;
 # kept under var/ (not committed), pinned so every run checks the same rules.
 AXE_VERSION := 4.14.1
-AXE := var/node/node_modules/axe-core/axe.min.js
+AXE_STAMP := var/node/.axe-core-$(AXE_VERSION)
 # Compiled catalogues, built from the committed .po files (binaries not committed).
 MO_FILES := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/*.po))
 
@@ -34,10 +34,12 @@ makemessages: install
 	$(PY) manage.py makemessages -l zh_Hans --no-obsolete --no-location \
 		--ignore=.venv --ignore=var --ignore=test-artifacts --ignore=tests
 
-axe: $(AXE)
+axe: $(AXE_STAMP)
 
-$(AXE):
-	npm install --prefix var/node --no-audit --no-fund --silent axe-core@$(AXE_VERSION)
+$(AXE_STAMP):
+	npm install --prefix var/node --save-exact --no-audit --no-fund --silent \
+		axe-core@$(AXE_VERSION)
+	touch $@
 
 run: install messages
 	$(PY) manage.py run_local
