@@ -249,6 +249,7 @@ _secure = envbool("DJANGO_SECURE", False)
 SECURE_SSL_REDIRECT = _secure
 SESSION_COOKIE_SECURE = _secure
 CSRF_COOKIE_SECURE = _secure
+LANGUAGE_COOKIE_SECURE = _secure
 # The variables were DJANGO_HSTS_SECONDS, DJANGO_HSTS_INCLUDE_SUBDOMAINS,
 # DJANGO_HSTS_PRELOAD and DJANGO_PROXY_SSL_HEADER: still read if set.
 SECURE_HSTS_SECONDS = (
@@ -301,6 +302,8 @@ CONTENT_SECURITY_POLICY = {
         "form-action": ["'self'"],
     }
 }
+# A refused form (an expired page, cookies off) gets the styled 403 page.
+CSRF_FAILURE_VIEW = "accounts.errorpages.views.csrf_failure"
 # Error reports also hide the IM secret key and UserSigs held in variables.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "accounts.security.SecretsReporterFilter"
 
@@ -309,6 +312,8 @@ LANGUAGE_CODE = "en"
 # their catalogues under; browsers sending zh-CN or zh-SG fall back to it.
 LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# The switcher's choice outlasts the browser session (Django's default).
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
 FORMAT_MODULE_PATH = ["imadmin.formats"]
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
 USE_I18N = True

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures_browser import screenshot
+from tests.i18n_scan import is_english
 
 AXE_JS = (
     Path(__file__).resolve().parent.parent / "var/node/node_modules/axe-core/axe.min.js"
@@ -92,11 +93,48 @@ def sideways_scroll(page):
     return "" if width <= viewport else f"page is {width}px wide in {viewport}px"
 
 
+def dangling_references(page):
+    """Ids that aria-describedby, aria-labelledby, aria-controls or a label's
+    ``for`` name but no element has, as ["aria-describedby=help-x", …]."""
+    return page.evaluate(
+        """() => {
+            const found = [];
+            const attributes = ["aria-describedby", "aria-labelledby", "aria-controls"];
+            for (const attribute of attributes) {
+                for (const element of document.querySelectorAll(`[${attribute}]`)) {
+                    for (const id of element.getAttribute(attribute).split(/\\s+/)) {
+                        if (id && !document.getElementById(id)) {
+                            found.push(`${attribute}=${id}`);
+                        }
+                    }
+                }
+            }
+            for (const label of document.querySelectorAll("label[for]")) {
+                if (!document.getElementById(label.htmlFor)) {
+                    found.push(`label for=${label.htmlFor}`);
+                }
+            }
+            return found;
+        }"""
+    )
+
+
+def english_navigation(page):
+    """The top bar's links and buttons that read in English (names allowed).
+
+    A button marked with its own ``lang`` (the switcher's "English") is meant.
+    """
+    texts = page.locator("header nav a, header button:not([lang])").all_text_contents()
+    return [text.strip() for text in texts if is_english(text)]
+
+
 def check_page(page, url, variant, *, scope="html", name):
     """Opens ``url`` in ``variant``; returns the problems found (empty: none).
 
-    Checks the language the page declares, sideways scroll, and axe-core
-    within ``scope``; keeps a screenshot as test-artifacts/screenshots/NAME-VARIANT.png.
+    Checks the language the page declares, sideways scroll, references to ids
+    that do not exist, English in the top bar of a page in another language,
+    and axe-core within ``scope``; keeps a screenshot as
+    test-artifacts/screenshots/NAME-VARIANT.png.
     """
     variant.apply(page)
     page.goto(url)
@@ -106,6 +144,9 @@ def check_page(page, url, variant, *, scope="html", name):
         problems.append(f'html lang is "{declared}"')
     if scroll := sideways_scroll(page):
         problems.append(scroll)
+    problems += [f"no element for {ref}" for ref in dangling_references(page)]
+    if variant.language != "en":
+        problems += [f'"{text}" in English' for text in english_navigation(page)]
     problems += axe_violations(page, scope)
     screenshot(page, f"{name}-{variant}")
     return [f"{name} {variant}: {problem}" for problem in problems]

@@ -96,7 +96,8 @@ def _block_end(tag):
     return ends.get(tag)
 
 
-def _english(text):
+def is_english(text):
+    """Whether ``text`` holds a Latin-letter word that is not an allowed name."""
     return any(word not in ALLOWED_WORDS for word in _WORD.findall(text))
 
 
@@ -116,7 +117,7 @@ class _TextFinder(HTMLParser):
                 and tag == "input"
                 and values.get("type") in BUTTON_INPUTS
             )
-            if readable and value and _english(value):
+            if readable and value and is_english(value):
                 self.found.append(f'{tag}[{attribute}]="{value.strip()}"')
 
     def handle_endtag(self, tag):
@@ -124,5 +125,5 @@ class _TextFinder(HTMLParser):
             self._raw -= 1
 
     def handle_data(self, data):
-        if not self._raw and _english(data):
+        if not self._raw and is_english(data):
             self.found.append(" ".join(data.split()))

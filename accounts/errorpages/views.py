@@ -12,7 +12,7 @@ from django.http import (
     HttpResponseServerError,
 )
 from django.template import loader
-from django.utils.translation import pgettext
+from django.utils.translation import gettext, pgettext
 from django.views.decorators.csrf import requires_csrf_token
 
 from accounts.errorpages.permissions import view_permissions
@@ -34,6 +34,20 @@ def permission_denied(request, exception):
         "roles_text": pgettext("between role names", ", ").join(roles),
     }
     return HttpResponseForbidden(loader.render_to_string("403.html", context, request))
+
+
+def csrf_failure(request, reason=""):
+    """A form refused by the CSRF check: the usual cause, and what to do."""
+    sentence = gettext(
+        "The form was refused because its security token is missing or out of "
+        "date, which happens when a page was open for long or cookies are off. "
+        "Go back, reload the page and send it again."
+    )
+    return HttpResponseForbidden(
+        loader.render_to_string(
+            "403.html", {"reason": sentence, "form_refused": True}, request
+        )
+    )
 
 
 @requires_csrf_token

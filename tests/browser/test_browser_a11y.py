@@ -106,7 +106,9 @@ def test_the_skip_link_moves_focus_to_the_content(page, live_server, im_settings
 def test_the_checks_catch_what_they_look_for(page, live_server):
     broken = (
         '<!doctype html><html lang="en"><body><img src="/x.png">'
-        '<div style="width:2000px">wide</div></body></html>'
+        '<header><nav><a href="/">Home</a></nav></header>'
+        '<div style="width:2000px">wide</div>'
+        '<input aria-describedby="nowhere"></body></html>'
     )
     page.route(
         f"{live_server.url}/broken",
@@ -116,8 +118,11 @@ def test_the_checks_catch_what_they_look_for(page, live_server):
     problems = check_page(
         page,
         f"{live_server.url}/broken",
-        Variant("en", "light", "phone"),
+        Variant("zh-hans", "light", "phone"),
         name="broken",
     )
     assert any("image-alt (critical)" in p for p in problems), problems
     assert any("px wide in 375px" in p for p in problems), problems
+    assert any("no element for aria-describedby=nowhere" in p for p in problems)
+    assert any('"Home" in English' in p for p in problems), problems
+    assert any('html lang is "en"' in p for p in problems), problems

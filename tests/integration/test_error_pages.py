@@ -1,6 +1,8 @@
 """The 400, 403, 404 and 500 pages: styled, saying why, with a way back."""
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import PermissionDenied
 from django.test import Client, RequestFactory
 from django.utils import translation
 
@@ -71,3 +73,30 @@ def test_it_renders_the_500_page_without_the_database():
     assert answer.status_code == 500
     assert "Something went wrong on the server" in answer.content.decode()
     assert "language-switcher" not in answer.content.decode()
+
+
+def test_it_explains_a_form_refused_for_its_security_token():
+    answer = Client(enforce_csrf_checks=True).post(
+        "/login/", {"username": "a", "password": "b"}, **ZH
+    )
+    assert answer.status_code == 403
+    page = _page(answer)
+    assert "表单被拒绝" in page and "刷新页面后重新提交" in page
+    assert "角色" not in page  # no role is missing
+
+
+def test_it_says_access_is_refused_for_a_page_without_a_named_permission(rf):
+    request = rf.get("/")
+    request.user = AnonymousUser()
+    with translation.override("en"):
+        page = _page(views.permission_denied(request, PermissionDenied()))
+    assert "Your account may not open this page." in page
+
+
+def test_it_shows_the_message_a_view_gives(rf):
+    request = rf.get("/")
+    request.user = AnonymousUser()
+    with translation.override("en"):
+        answer = views.permission_denied(request, PermissionDenied("Only on Mondays."))
+    assert "Only on Mondays." in _page(answer)
+    assert "Your account may not open this page." not in _page(answer)
