@@ -39,9 +39,9 @@ def permission_denied(request, exception):
 def csrf_failure(request, reason=""):
     """A form refused by the CSRF check: the usual cause, and what to do."""
     sentence = gettext(
-        "The form was refused because its security token is missing or out of "
-        "date, which happens when a page was open for long or cookies are off. "
-        "Go back, reload the page and send it again."
+        "The form was refused because its security token (CSRF) is missing or "
+        "out of date, which happens when a page was open for long or cookies are "
+        "off. Go back, reload the page and send it again."
     )
     return HttpResponseForbidden(
         loader.render_to_string(
