@@ -12,6 +12,7 @@ from django.http import (
     HttpResponseServerError,
 )
 from django.template import loader
+from django.utils import timezone
 from django.utils.translation import gettext, pgettext
 from django.views.decorators.csrf import requires_csrf_token
 
@@ -56,7 +57,9 @@ def page_not_found(request, exception):
 
 
 def server_error(request):
-    return HttpResponseServerError(loader.get_template("500.html").render())
+    # The time lets a person point the server's operators at the logged error.
+    context = {"failed_at": timezone.now()}
+    return HttpResponseServerError(loader.get_template("500.html").render(context))
 
 
 def _page_permissions(request):

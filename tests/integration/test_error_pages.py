@@ -1,5 +1,7 @@
 """The 400, 403, 404 and 500 pages: styled, saying why, with a way back."""
 
+import re
+
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
@@ -72,6 +74,9 @@ def test_it_renders_the_500_page_without_the_database():
         answer = views.server_error(RequestFactory().get("/"))
     assert answer.status_code == 500
     assert "Something went wrong on the server" in answer.content.decode()
+    assert re.search(
+        r"it failed at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\.", _page(answer)
+    )
     assert "language-switcher" not in answer.content.decode()
 
 
