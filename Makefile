@@ -5,7 +5,15 @@ PY := $(VENV)/bin/python
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 REDIS ?= redis://127.0.0.1:6379/0
 
-.PHONY: install run test test-fast test-postgres lint bench bench-postgres clean
+# axe-core, the accessibility checker the browser tests load into each page;
+# kept under var/ (not committed), pinned so every run checks the same rules.
+AXE_VERSION := 4.14.1
+AXE_STAMP := var/node/.axe-core-$(AXE_VERSION)
+# Compiled catalogues, built from the committed .po files (binaries not committed).
+MO_FILES := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/*.po))
+
+.PHONY: install run test test-fast test-postgres lint bench bench-postgres clean \
+	messages makemessages axe
 
 install: $(VENV)/.installed
 
@@ -15,19 +23,37 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $@
 
-run: install
+# Fails on a malformed catalogue; prints the translated/fuzzy/untranslated counts.
+messages: $(MO_FILES)
+
+locale/%.mo: locale/%.po
+	msgfmt --check --statistics -o $@ $<
+
+# After wrapping new strings: adds them to the catalogue, to be translated there.
+makemessages: install
+	$(PY) manage.py makemessages -l zh_Hans --no-obsolete --no-location \
+		--ignore=.venv --ignore=var --ignore=test-artifacts --ignore=tests
+
+axe: $(AXE_STAMP)
+
+$(AXE_STAMP):
+	npm install --prefix var/node --save-exact --no-audit --no-fund --silent \
+		axe-core@$(AXE_VERSION)
+	touch $@
+
+run: install messages
 	$(PY) manage.py run_local
 
 # Everything: unit, sandbox over HTTP, real workers, real browser, outages and kills.
-test: install
+test: install messages axe
 	$(PY) -m pytest
 
 # The loop while coding: no browser, no real clusters, no long scenarios.
-test-fast: install
+test-fast: install messages
 	$(PY) -m pytest -q -m "not browser and not cluster and not reliability and not slow"
 
 # The same suite on PostgreSQL with the Redis broker (the scale-out set-up).
-test-postgres: install
+test-postgres: install messages
 	DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS) $(PY) -m pytest -m "not browser"
 
 # Style, formatting, and the architecture contracts in pyproject.toml.
@@ -46,4 +72,4 @@ bench-postgres: install
 	$(PY) bench/import_bench.py --stack postgres --accounts 1000000 --latency-ms 20
 
 clean:
-	rm -rf $(VENV) var test-artifacts .pytest_cache
+	rm -rf $(VENV) var test-artifacts .pytest_cache $(MO_FILES)

@@ -63,6 +63,12 @@ AUDITOR = Role(
 ROLES = {role.name: role for role in (SUPPORT, IMPORTER, AUDITOR)}
 
 
+def roles_granting(permissions):
+    """The names of the roles that hold every one of ``permissions``, in ROLES order."""
+    needed = set(permissions)
+    return [role.name for role in ROLES.values() if needed <= set(role.permissions)]
+
+
 def role_names(user_pk):
     """The names of the groups a user belongs to, sorted (roles and any other)."""
     return sorted(Group.objects.filter(user__pk=user_pk).values_list("name", flat=True))

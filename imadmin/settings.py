@@ -98,6 +98,9 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # After sessions, before common: picks the language from the cookie that
+    # the switcher sets, else the browser's Accept-Language.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -248,6 +251,7 @@ _secure = envbool("DJANGO_SECURE", False)
 SECURE_SSL_REDIRECT = _secure
 SESSION_COOKIE_SECURE = _secure
 CSRF_COOKIE_SECURE = _secure
+LANGUAGE_COOKIE_SECURE = _secure
 # The variables were DJANGO_HSTS_SECONDS, DJANGO_HSTS_INCLUDE_SUBDOMAINS,
 # DJANGO_HSTS_PRELOAD and DJANGO_PROXY_SSL_HEADER: still read if set.
 SECURE_HSTS_SECONDS = (
@@ -300,10 +304,19 @@ CONTENT_SECURITY_POLICY = {
         "form-action": ["'self'"],
     }
 }
+# A refused form (an expired page, cookies off) gets the styled 403 page.
+CSRF_FAILURE_VIEW = "accounts.errorpages.views.csrf_failure"
 # Error reports also hide the IM secret key and UserSigs held in variables.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "accounts.security.SecretsReporterFilter"
 
-LANGUAGE_CODE = "en-us"
+LANGUAGE_CODE = "en"
+# Chinese is spelled zh-hans, the code Django's admin and django-q2 ship
+# their catalogues under; browsers sending zh-CN or zh-SG fall back to it.
+LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# The switcher's choice outlasts the browser session (Django's default).
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+FORMAT_MODULE_PATH = ["imadmin.formats"]
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True

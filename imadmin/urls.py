@@ -2,7 +2,9 @@
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
+from django.views.i18n import set_language
 
 from accounts.api.urls import urls as api_urls
 
@@ -22,9 +24,17 @@ urlpatterns = [
         auth_views.PasswordChangeDoneView.as_view(),
         name="password_change_done",
     ),
+    # The language switcher posts here; open to all, as the sign-in page has it.
+    path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("uploads/", include("accounts.uploads.urls")),
     path("audit/", include("accounts.audit.urls")),
     # The JSON API: Bearer tokens, no session or CSRF (accounts/api).
     path("api/v1/", api_urls),
     path("", include("accounts.web.urls")),
 ]
+
+# Styled error pages with the top bar and a way back (templates/<code>.html).
+handler400 = "accounts.errorpages.views.bad_request"
+handler403 = "accounts.errorpages.views.permission_denied"
+handler404 = "accounts.errorpages.views.page_not_found"
+handler500 = "accounts.errorpages.views.server_error"

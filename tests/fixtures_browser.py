@@ -71,7 +71,8 @@ def login(page, base_url, username, password):
     page.goto(f"{base_url}/login/")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
+    # The sign-in form's button: the top bar's language switcher is a form too.
+    page.click("form:has(input[name=password]) button[type=submit]")
     page.wait_for_load_state()
 
 

@@ -2,11 +2,19 @@
 
 The table is the single source for the client (which exception to raise), the
 pipeline (what to do next) and the UI (what to tell a person).
+
+Sentences are kept in English, as data: the pipeline stores them on rows and
+the audit history and exports carry them. They are only marked for
+translation here (``_`` is ``gettext_noop``, the name makemessages looks
+for); ``sentence_for_people`` translates one where a person reads it.
 """
 
 import enum
 import re
 from dataclasses import dataclass
+
+from django.utils.translation import gettext
+from django.utils.translation import gettext_noop as _
 
 
 class ErrorClass(enum.StrEnum):
@@ -42,103 +50,116 @@ ACCOUNT_MISSING = 70107
 # One row per code: code, class, then the sentence, continued under itself.
 # fmt: off
 _TABLE = [
-    (NETWORK_ERROR, _T, "Could not reach the IM service (network error). It will be "
-                        "retried."),
-    (TIMEOUT, _T, "IM did not answer in time; whether the request was applied is "
-                  "checked before any retry."),
-    (HTTP_ERROR, _T, "The IM service answered with an HTTP error (e.g. 502). It will "
-                     "be retried."),
-    (BAD_RESPONSE, _T, "The IM service answered with something that is not its JSON. "
-                       "It will be retried."),
-    (FAIL_ACCOUNTS, _T, "IM listed the account in FailAccounts on every attempt and "
-                        "account_check says it is not imported."),
-    (60002, _I, "IM could not parse the HTTP request."),
-    (60003, _I, "IM could not parse the request's JSON."),
-    (60004, _C, "The admin account or signature in the request URL is wrong. Check "
-                "IM_ADMIN_IDENTIFIER and IM_SECRET_KEY."),
-    (60005, _C, "The admin account or signature in the request is wrong. Check "
-                "IM_ADMIN_IDENTIFIER and IM_SECRET_KEY."),
-    (60006, _C, "The SDKAppID is invalid or disabled. Check IM_SDKAPPID and the app "
-                "in the IM console."),
-    (60007, _R, "Too many calls per second to this API. It will be retried more "
-                "slowly."),
-    (60008, _T, "The IM service timed out. It will be retried."),
-    (60009, _I, "Wrong API path."),
-    (60010, _C, "The identifier is not an app admin. Set IM_ADMIN_IDENTIFIER to an "
-                "admin account."),
-    (60011, _R, "Too many calls per second for this app. It will be retried more "
-                "slowly."),
-    (60012, _C, "The SDKAppID is missing from the request. Check IM_SDKAPPID."),
-    (60015, _I, "A field has the wrong type (UserID must be a string)."),
-    (60016, _C, "This request is disabled for the app in the IM console."),
-    (60017, _C, "This request is disabled for the app in the IM console."),
-    (60018, _R, "Too many calls per second to this API. It will be retried more "
-                "slowly."),
-    (60019, _R, "Too many calls per second to this API. It will be retried more "
-                "slowly."),
-    (60020, _C, "The app's IM plan has expired. Renew it in the IM console."),
-    (60021, _C, "This server's IP address is not allowed to call the API. Allow it in "
-                "the IM console."),
-    (60025, _C, "The request URL's parameters are wrong. Check IM_SDKAPPID and "
-                "IM_ADMIN_IDENTIFIER."),
-    (60026, _C, "The domain does not match the app's region. Check IM_REGION or "
-                "IM_API_BASE_URL."),
-    (70001, _C, "The UserSig has expired. A new one is made automatically; if this "
-                "persists, check the server clock."),
-    (70002, _C, "The UserSig is empty. Check IM_SECRET_KEY."),
-    (70003, _C, "The UserSig is malformed. Check IM_SECRET_KEY."),
-    (70005, _C, "The UserSig is malformed. Check IM_SECRET_KEY."),
-    (70009, _C, "The UserSig was made with another key. Check IM_SECRET_KEY against "
-                "the IM console."),
-    (70013, _C, "The identifier differs from the UserSig's. Check "
-                "IM_ADMIN_IDENTIFIER."),
-    (70014, _C, "The SDKAppID differs from the UserSig's. Check IM_SDKAPPID."),
-    (70016, _C, "No key is set for this app in this region. Check IM_REGION and "
-                "IM_SECRET_KEY."),
-    (70020, _C, "The SDKAppID is not found in this region. Check IM_REGION or "
-                "IM_API_BASE_URL."),
-    (70050, _C, "Too many bad signatures: IM locked the admin for about 60 seconds. "
-                "Fix IM_SECRET_KEY, then retry."),
-    (70052, _C, "The UserSig was invalidated. A new one is made automatically."),
-    (70107, _M, "The account does not exist in IM."),
-    (70169, _T, "IM server timeout. It will be retried."),
-    (70202, _T, "IM server timeout. It will be retried."),
-    (70206, _I, "Invalid batch count: a call must carry 1 to 100 accounts."),
-    (70398, _Q, "The app's account limit is reached (trial apps allow 100). Upgrade "
-                "the app's edition in the IM console, then retry the failed accounts."),
-    (70399, _P, "This UserID was deleted less than 3 months ago and cannot be "
-                "imported again yet."),
-    (70402, _I, "IM refused the parameters: check the UserID, nickname and avatar "
-                "URL."),
-    (70403, _C, "The request needs app admin rights. Set IM_ADMIN_IDENTIFIER to an "
-                "admin account."),
-    (70500, _T, "IM internal server error. It will be retried."),
-    (71000, _C, "Deleting accounts is not enabled for this app's edition. Enable it "
-                "in the IM console."),
-    (40006, _T, "IM internal error while saving the profile. It will be retried."),
-    (40601, _I, "A nickname or avatar URL is longer than IM's 500 bytes."),
-    (30006, _T, "IM internal error. It will be retried."),
-    (30007, _T, "IM write conflict. It will be retried."),
-    (30008, _T, "IM write conflict. It will be retried."),
+    (NETWORK_ERROR, _T, _("Could not reach the IM service (network error). It will be "
+                          "retried.")),
+    (TIMEOUT, _T, _("IM did not answer in time; whether the request was applied is "
+                    "checked before any retry.")),
+    (HTTP_ERROR, _T, _("The IM service answered with an HTTP error (e.g. 502). It "
+                       "will be retried.")),
+    (BAD_RESPONSE, _T, _("The IM service answered with something that is not its "
+                         "JSON. It will be retried.")),
+    (FAIL_ACCOUNTS, _T, _("IM listed the account in FailAccounts on every attempt and "
+                          "account_check says it is not imported.")),
+    (60002, _I, _("IM could not parse the HTTP request.")),
+    (60003, _I, _("IM could not parse the request's JSON.")),
+    (60004, _C, _("The admin account or signature in the request URL is wrong. Check "
+                  "IM_ADMIN_IDENTIFIER and IM_SECRET_KEY.")),
+    (60005, _C, _("The admin account or signature in the request is wrong. Check "
+                  "IM_ADMIN_IDENTIFIER and IM_SECRET_KEY.")),
+    (60006, _C, _("The SDKAppID is invalid or disabled. Check IM_SDKAPPID and the app "
+                  "in the IM console.")),
+    (60007, _R, _("Too many calls per second to this API. It will be retried more "
+                  "slowly.")),
+    (60008, _T, _("The IM service timed out. It will be retried.")),
+    (60009, _I, _("Wrong API path.")),
+    (60010, _C, _("The identifier is not an app admin. Set IM_ADMIN_IDENTIFIER to an "
+                  "admin account.")),
+    (60011, _R, _("Too many calls per second for this app. It will be retried more "
+                  "slowly.")),
+    (60012, _C, _("The SDKAppID is missing from the request. Check IM_SDKAPPID.")),
+    (60015, _I, _("A field has the wrong type (UserID must be a string).")),
+    (60016, _C, _("This request is disabled for the app in the IM console.")),
+    (60017, _C, _("This request is disabled for the app in the IM console.")),
+    (60018, _R, _("Too many calls per second to this API. It will be retried more "
+                  "slowly.")),
+    (60019, _R, _("Too many calls per second to this API. It will be retried more "
+                  "slowly.")),
+    (60020, _C, _("The app's IM plan has expired. Renew it in the IM console.")),
+    (60021, _C, _("This server's IP address is not allowed to call the API. Allow "
+                  "it in the IM console.")),
+    (60025, _C, _("The request URL's parameters are wrong. Check IM_SDKAPPID and "
+                  "IM_ADMIN_IDENTIFIER.")),
+    (60026, _C, _("The domain does not match the app's region. Check IM_REGION or "
+                  "IM_API_BASE_URL.")),
+    (70001, _C, _("The UserSig has expired. A new one is made automatically; if this "
+                  "persists, check the server clock.")),
+    (70002, _C, _("The UserSig is empty. Check IM_SECRET_KEY.")),
+    (70003, _C, _("The UserSig is malformed. Check IM_SECRET_KEY.")),
+    (70005, _C, _("The UserSig is malformed. Check IM_SECRET_KEY.")),
+    (70009, _C, _("The UserSig was made with another key. Check IM_SECRET_KEY against "
+                  "the IM console.")),
+    (70013, _C, _("The identifier differs from the UserSig's. Check "
+                  "IM_ADMIN_IDENTIFIER.")),
+    (70014, _C, _("The SDKAppID differs from the UserSig's. Check IM_SDKAPPID.")),
+    (70016, _C, _("No key is set for this app in this region. Check IM_REGION and "
+                  "IM_SECRET_KEY.")),
+    (70020, _C, _("The SDKAppID is not found in this region. Check IM_REGION or "
+                  "IM_API_BASE_URL.")),
+    (70050, _C, _("Too many bad signatures: IM locked the admin for about 60 seconds. "
+                  "Fix IM_SECRET_KEY, then retry.")),
+    (70052, _C, _("The UserSig was invalidated. A new one is made automatically.")),
+    (70107, _M, _("The account does not exist in IM.")),
+    (70169, _T, _("IM server timeout. It will be retried.")),
+    (70202, _T, _("IM server timeout. It will be retried.")),
+    (70206, _I, _("Invalid batch count: a call must carry 1 to 100 accounts.")),
+    (70398, _Q, _("The app's account limit is reached (trial apps allow 100). "
+                  "Upgrade the app's edition in the IM console, then retry the "
+                  "failed accounts.")),
+    (70399, _P, _("This UserID was deleted less than 3 months ago and cannot be "
+                  "imported again yet.")),
+    (70402, _I, _("IM refused the parameters: check the UserID, nickname and avatar "
+                  "URL.")),
+    (70403, _C, _("The request needs app admin rights. Set IM_ADMIN_IDENTIFIER to an "
+                  "admin account.")),
+    (70500, _T, _("IM internal server error. It will be retried.")),
+    (71000, _C, _("Deleting accounts is not enabled for this app's edition. Enable it "
+                  "in the IM console.")),
+    (40006, _T, _("IM internal error while saving the profile. It will be retried.")),
+    (40601, _I, _("A nickname or avatar URL is longer than IM's 500 bytes.")),
+    (30006, _T, _("IM internal error. It will be retried.")),
+    (30007, _T, _("IM write conflict. It will be retried.")),
+    (30008, _T, _("IM write conflict. It will be retried.")),
 ]
 # fmt: on
 CODES = {code: CodeInfo(code, cls, sentence) for code, cls, sentence in _TABLE}
 RENEWABLE_SIGNATURE_CODES = frozenset({70001, 70052})
 
 
+_UNLISTED = _("IM answered an unlisted error code %(code)s.")
+
+
 def code_info(code):
     """The table's entry for ``code``; unknown codes get a generic sentence."""
     if code in CODES:
         return CODES[code]
-    sentence = f"IM answered an unlisted error code {code}."
+    sentence = _UNLISTED % {"code": code}
     return CodeInfo(code, ErrorClass.UNKNOWN, sentence)
 
 
 def describe(code):
-    """A sentence for people about ``code`` (None or 0 means success)."""
+    """The English sentence about ``code``, as stored (None or 0 means success)."""
     if not code:
         return ""
     return code_info(code).sentence
+
+
+def sentence_for_people(code):
+    """``describe(code)`` in the active language, for a page a person reads."""
+    if not code:
+        return ""
+    if code in CODES:
+        return gettext(CODES[code].sentence)
+    return gettext(_UNLISTED) % {"code": code}
 
 
 _USERSIG_IN_TEXT = re.compile(r"(usersig=)[^&\s'\"]+", re.IGNORECASE)

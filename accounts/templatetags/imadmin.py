@@ -1,9 +1,13 @@
-"""Template helpers: the progress bar, and error codes with their sentence."""
+"""Template helpers: the progress bar, error codes with their sentence, and
+numbers and times as a person reads them."""
+
+from datetime import datetime
 
 from django import template
+from django.utils import formats, timezone
 
 from accounts import selectors
-from accounts.im.errors import describe
+from accounts.im.errors import sentence_for_people
 
 register = template.Library()
 
@@ -24,13 +28,34 @@ def progress_bar(job, progress=None, live=False):
 @register.inclusion_tag("accounts/_error.html")
 def error(code):
     """An error code with the sentence that says what it means (nothing for success)."""
-    return {"code": code, "sentence": describe(code)}
+    return {"code": code, "sentence": sentence_for_people(code)}
+
+
+@register.filter
+def im_sentence(code):
+    """The sentence for an IM error code, in the page's language."""
+    return sentence_for_people(code)
 
 
 @register.filter
 def thousands(value):
-    """1234567 → "1,234,567" (django.contrib.humanize is not installed)."""
+    """1234567 → "1,234,567", grouped as the active language groups digits."""
     try:
-        return f"{int(value):,}"
+        number = int(value)
     except (TypeError, ValueError):
         return value
+    return formats.number_format(number, force_grouping=True)
+
+
+@register.filter
+def local_time(value):
+    """An aware datetime in the site's time zone, named: "2026-12-01 14:30:05 UTC".
+
+    ISO order reads the same in English and Chinese; the zone's abbreviation
+    (UTC, CST) says which clock the figure is on.
+    """
+    if not isinstance(value, datetime):
+        return value if value is not None else ""
+    local = timezone.localtime(value) if timezone.is_aware(value) else value
+    zone = local.tzname() or timezone.get_current_timezone_name()
+    return f"{local:%Y-%m-%d %H:%M:%S} {zone}"

@@ -28,6 +28,8 @@ EXPECTED = {
     "logout": {"GET": "302 405 405 405", "POST": "302 302 302 302"},
     "password_change": {"GET": "302 200 200 200", "POST": "302 200 200 200"},
     "password_change_done": {"GET": "302 200 200 200", "POST": "302 405 405 405"},
+    # the language switcher: open to all, as the sign-in page has it
+    "set_language": {"GET": "302 302 302 302", "POST": "302 302 302 302"},
     # dashboard
     "web:home": {"GET": "302 200 200 200", "POST": "302 405 405 405"},
     "web:import_single": {"GET": "302 200 200 403", "POST": "302 200 200 403"},
@@ -175,13 +177,14 @@ def test_each_persona_gets_the_expected_status_in_the_admin(url, samples):
 
 def test_each_apps_urls_have_their_own_namespace():
     namespaces = {name.rpartition(":")[0] for name in URLS}
-    # Sign-in and password pages stay un-namespaced, as django.contrib.auth names them.
+    # Sign-in, password and language pages stay un-namespaced, as Django names them.
     assert namespaces == {"", "web", "uploads", "audit"}
     assert {name for name in URLS if ":" not in name} == {
         "login",
         "logout",
         "password_change",
         "password_change_done",
+        "set_language",
     }
     assert reverse("web:home") == "/"
     assert reverse("uploads:new") == "/uploads/new/"

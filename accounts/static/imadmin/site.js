@@ -8,4 +8,16 @@
       event.preventDefault();
     }
   });
+  // The top bar's menu folds behind its button on narrow screens (CSS);
+  // without this script the menu stays open and wraps.
+  var topbar = document.querySelector(".topbar");
+  var toggle = topbar && topbar.querySelector(".menu-toggle");
+  if (toggle) {
+    toggle.hidden = false;
+    topbar.classList.add("menu-ready");
+    toggle.addEventListener("click", function () {
+      var open = topbar.classList.toggle("open");
+      toggle.setAttribute("aria-expanded", open ? "true" : "false");
+    });
+  }
 })();

@@ -1,0 +1,128 @@
+"""Pages at 1366 and 375 px, light and dark, English and Chinese: no sideways
+scroll, the declared language, and no serious or critical axe-core violation.
+
+PAGES lists, per role, what is checked (literal paths, as the view tests use).
+``scope`` limits axe to a part of the page: "header" where only the top bar
+is converted so far; "html" checks the whole page.
+"""
+
+import pytest
+
+from tests.a11y import VARIANTS, Variant, check_page, with_axe
+from tests.fixtures_browser import login, screenshot
+from tests.integration.test_roles import PASSWORD, user_with_role
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
+
+# role: [(path, scope, screenshot name)]; "anonymous" is signed out.
+PAGES = {
+    "anonymous": [("/login/", "header", "login")],
+    "support": [
+        ("/", "header", "home"),
+        ("/jobs/", "html", "error-403"),
+        ("/no-such-page/", "html", "error-404"),
+    ],
+}
+
+
+def _signed_in_page(page, base_url, role):
+    with_axe(page)
+    if role != "anonymous":
+        user_with_role(role, f"{role}-a11y")
+        login(page, base_url, f"{role}-a11y", PASSWORD)
+    return page
+
+
+@pytest.mark.parametrize("role", sorted(PAGES))
+def test_each_page_passes_in_every_language_theme_and_width(
+    page, live_server, im_settings, role
+):
+    _signed_in_page(page, live_server.url, role)
+    problems = [
+        problem
+        for path, scope, name in PAGES[role]
+        for variant in VARIANTS
+        for problem in check_page(
+            page, live_server.url + path, variant, scope=scope, name=name
+        )
+    ]
+    assert problems == [], "\n".join(problems)
+
+
+def test_the_400_and_500_pages_pass_too(page, live_server, im_settings, settings):
+    settings.ROOT_URLCONF = "tests.integration.urls_failing"
+    with_axe(page)
+    problems = [
+        problem
+        for path, name in (("/refuse/", "error-400"), ("/fail/", "error-500"))
+        for variant in VARIANTS
+        for problem in check_page(page, live_server.url + path, variant, name=name)
+    ]
+    assert problems == [], "\n".join(problems)
+
+
+def test_the_top_bar_folds_into_a_menu_on_a_phone(page, live_server, im_settings):
+    _signed_in_page(page, live_server.url, "importer")
+    Variant("zh-hans", "dark", "phone").apply(page)
+    page.goto(live_server.url + "/")
+    toggle = page.get_by_role("button", name="菜单")
+    nav = page.get_by_role("navigation", name="主导航")
+    assert toggle.get_attribute("aria-expanded") == "false"
+    assert not nav.is_visible()
+    toggle.click()
+    assert toggle.get_attribute("aria-expanded") == "true"
+    assert nav.is_visible()
+    links = nav.get_by_role("link").all_inner_texts()
+    assert links == ["首页", "导入单个账号", "上传 CSV", "账号", "任务", "管理后台"]
+    screenshot(page, "home-menu-open-zh-hans-dark-phone")
+
+
+def test_the_switcher_changes_the_language_and_remembers_it(
+    page, live_server, im_settings
+):
+    _signed_in_page(page, live_server.url, "support")
+    Variant("en", "light", "desktop").apply(page)
+    page.goto(live_server.url + "/accounts/")
+    page.get_by_role("button", name="简体中文").click()
+    page.wait_for_load_state()
+    assert page.url == live_server.url + "/accounts/"
+    assert page.get_attribute("html", "lang") == "zh-hans"
+    page.goto(live_server.url + "/")  # the cookie outranks Accept-Language: en
+    assert page.get_by_role("button", name="退出登录").is_visible()
+
+
+def test_the_skip_link_moves_focus_to_the_content(page, live_server, im_settings):
+    _signed_in_page(page, live_server.url, "support")
+    Variant("en", "light", "desktop").apply(page)
+    page.goto(live_server.url + "/")
+    page.keyboard.press("Tab")
+    skip = page.get_by_role("link", name="Skip to the page's content")
+    assert skip.evaluate("link => link === document.activeElement")
+    assert skip.is_visible()
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
+
+
+def test_the_checks_catch_what_they_look_for(page, live_server):
+    broken = (
+        '<!doctype html><html lang="en"><body><img src="/x.png">'
+        '<header><nav><a href="/">Home</a></nav></header>'
+        '<div style="width:2000px">wide</div>'
+        '<input aria-describedby="nowhere"></body></html>'
+    )
+    page.route(
+        f"{live_server.url}/broken",
+        lambda route: route.fulfill(body=broken, content_type="text/html"),
+    )
+    with_axe(page)
+    problems = check_page(
+        page,
+        f"{live_server.url}/broken",
+        Variant("zh-hans", "light", "phone"),
+        name="broken",
+    )
+    assert any("image-alt (critical)" in p for p in problems), problems
+    assert any("px wide in 375px" in p for p in problems), problems
+    assert any("no element for aria-describedby=nowhere" in p for p in problems)
+    assert any('"Home" in English' in p for p in problems), problems
+    assert any('html lang is "en"' in p for p in problems), problems
