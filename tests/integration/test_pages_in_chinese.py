@@ -1,6 +1,7 @@
 """The dashboard, the audit pages, sign-in and password change, read in Chinese.
 
-Each page is asked for with a Chinese browser's Accept-Language and must show
+its headings in Chinese; form fields must be described by ids the page has;
+the data exports keep their machine column names.
 its headings in Chinese; form fields must be described by ids the page has.
 """
 
@@ -11,6 +12,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from accounts.audit.records import audit_record
+from accounts.audit.selectors import CALL_FIELDS, EVENT_FIELDS
 from accounts.models import (
     AccountState,
     ApiCall,
@@ -180,3 +182,14 @@ def test_it_says_in_chinese_that_the_endpoint_is_not_configured(client, settings
     settings.IM_REGION = "nowhere"
     page = chinese_page(client, "/", "support")
     assert "IM 接入点：<strong>未配置</strong>" in page
+
+
+def test_it_keeps_the_exports_column_names_in_chinese(client, job):
+    client.force_login(user_with_role("auditor", "auditor-zh"))
+    for url, fields in (
+        ("/audit/export.csv", EVENT_FIELDS),
+        (f"/audit/jobs/{job.pk}/calls.csv", CALL_FIELDS),
+    ):
+        response = client.get(url, **ZH)
+        first = next(iter(response.streaming_content)).decode().splitlines()[0]
+        assert first.lstrip("\ufeff").split(",") == fields
