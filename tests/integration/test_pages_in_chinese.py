@@ -1,8 +1,8 @@
 """The dashboard, the audit pages, sign-in and password change, read in Chinese.
 
+Each page is asked for with a Chinese browser's Accept-Language and must show
 its headings in Chinese; form fields must be described by ids the page has;
 the data exports keep their machine column names.
-its headings in Chinese; form fields must be described by ids the page has.
 """
 
 import re
