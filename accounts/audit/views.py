@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import permission_required
 from django.http import HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from accounts.audit import selectors
@@ -56,7 +57,9 @@ def audit_export(request, fmt):
     """The filtered history as CSV or JSON lines; the export is itself audited."""
     form = AuditFilterForm(request.GET)
     if not form.is_valid():
-        return HttpResponseBadRequest("Invalid filters: " + form.errors.as_text())
+        return HttpResponseBadRequest(
+            _("Invalid filters: %(errors)s") % {"errors": form.errors.as_text()}
+        )
     filters = form.filters()
     rows = selectors.audit_export_rows(
         selectors.audit_events(**filters), details_as_text=fmt == "csv"

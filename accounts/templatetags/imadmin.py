@@ -5,11 +5,24 @@ from datetime import datetime
 
 from django import template
 from django.utils import formats, timezone
+from django.utils.translation import pgettext_lazy
 
 from accounts import selectors
 from accounts.im.errors import sentence_for_people
 
 register = template.Library()
+
+# The keys of selectors.job_counts, as a person reads them.
+JOB_COUNT_NAMES = {
+    "total": pgettext_lazy("job count", "total"),
+    "imported": pgettext_lazy("job count", "imported"),
+    "checked": pgettext_lazy("job count", "checked"),
+    "deleted": pgettext_lazy("job count", "deleted"),
+    "failed": pgettext_lazy("job count", "failed"),
+    "invalid": pgettext_lazy("job count", "invalid"),
+    "cancelled": pgettext_lazy("job count", "cancelled"),
+    "remaining": pgettext_lazy("job count", "remaining"),
+}
 
 
 @register.inclusion_tag("accounts/_progress.html")
@@ -59,3 +72,9 @@ def local_time(value):
     local = timezone.localtime(value) if timezone.is_aware(value) else value
     zone = local.tzname() or timezone.get_current_timezone_name()
     return f"{local:%Y-%m-%d %H:%M:%S} {zone}"
+
+
+@register.filter
+def job_count_name(key):
+    """A key of ``selectors.job_counts`` ("imported") in the page's language."""
+    return JOB_COUNT_NAMES.get(key, key)

@@ -7,10 +7,11 @@ from django.core.checks import ERROR
 from django.core.exceptions import ImproperlyConfigured
 from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
+from django.utils.translation import gettext as _
 
 from accounts import conf, selectors
 from accounts.checks import im_settings_check
-from accounts.im.errors import ErrorClass, code_info
+from accounts.im.errors import ErrorClass, code_info, sentence_for_people
 from accounts.models import JobStatus
 
 CHECK_SECONDS = 60
@@ -35,7 +36,7 @@ def im_status(request):
     try:
         endpoint = conf.endpoint_label()
     except ImproperlyConfigured:  # reported by the banner instead
-        endpoint = "not configured"
+        endpoint = _("not configured")
     context = {"im_endpoint": endpoint}
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
@@ -51,29 +52,31 @@ def banners(user):
         "accounts.run_bulk_jobs"
     ):
         for message in im_check_errors():
-            found.append({"text": f"IM is not configured correctly: {message}"})
+            text = _("IM is not configured correctly: %(problem)s")
+            found.append({"text": text % {"problem": message}})
     if user.has_perm("accounts.run_bulk_jobs"):
         for job in selectors.paused_jobs():
-            found.append(
-                {
-                    "text": f"{job} is paused by IM error {job.error_code}: "
-                    f"{job.error_sentence} Fix it, then resume the job.",
-                    "url": reverse("web:job_detail", args=[job.pk]),
-                    "link": f"Open job #{job.pk}",
-                }
+            text = _(
+                "%(job)s is paused by IM error %(code)s: %(sentence)s"
+                " Fix it, then resume the job."
             )
+            found.append(_job_banner(job, text))
         job = selectors.last_finished_job()
         if job and job.status == JobStatus.STOPPED and job.error_code is not None:
             if code_info(job.error_code).error_class in _STOPPING_CLASSES:
-                found.append(
-                    {
-                        "text": f"{job} stopped with IM error {job.error_code}: "
-                        f"{job.error_sentence}",
-                        "url": reverse("web:job_detail", args=[job.pk]),
-                        "link": f"Open job #{job.pk}",
-                    }
-                )
+                text = _("%(job)s stopped with IM error %(code)s: %(sentence)s")
+                found.append(_job_banner(job, text))
     return found
+
+
+def _job_banner(job, text):
+    """A banner about ``job`` from ``text``, with its code's sentence and a link."""
+    sentence = sentence_for_people(job.error_code)
+    return {
+        "text": text % {"job": job, "code": job.error_code, "sentence": sentence},
+        "url": reverse("web:job_detail", args=[job.pk]),
+        "link": _("Open job #%(pk)s") % {"pk": job.pk},
+    }
 
 
 def im_check_errors():

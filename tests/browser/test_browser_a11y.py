@@ -3,11 +3,21 @@ scroll, the declared language, and no serious or critical axe-core violation.
 
 PAGES lists, per role, what is checked (literal paths, as the view tests use).
 ``scope`` limits axe to a part of the page: "header" where only the top bar
-is converted so far; "html" checks the whole page.
+is converted so far; "html" checks the whole page. "{job}" in a path is the
+job that ``history`` makes.
 """
 
 import pytest
+from django.utils import timezone
 
+from accounts.audit.records import audit_record
+from accounts.models import (
+    AccountState,
+    ApiCall,
+    AuditAction,
+    ImportJob,
+    TrackedAccount,
+)
 from tests.a11y import VARIANTS, Variant, check_page, with_axe
 from tests.fixtures_browser import login, screenshot
 from tests.integration.test_roles import PASSWORD, user_with_role
@@ -16,13 +26,67 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
 # role: [(path, scope, screenshot name)]; "anonymous" is signed out.
 PAGES = {
-    "anonymous": [("/login/", "header", "login")],
+    "anonymous": [("/login/", "html", "login")],
     "support": [
-        ("/", "header", "home"),
+        ("/", "html", "home-support"),
         ("/jobs/", "html", "error-403"),
         ("/no-such-page/", "html", "error-404"),
+        ("/password_change/", "html", "password-change"),
+        ("/password_change/done/", "html", "password-changed"),
+    ],
+    "importer": [("/", "html", "home-importer")],
+    "auditor": [
+        ("/", "html", "home-auditor"),
+        ("/audit/", "html", "audit-list"),
+        ("/audit/?job=x&date_from=2026-12-02&date_to=2026-12-01", "html", "audit-bad"),
+        ("/audit/jobs/{job}/", "html", "audit-job"),
     ],
 }
+
+
+@pytest.fixture
+def history():
+    """A finished job with an API call, an audit entry and imported accounts,
+    so the pages show their tables, chart and figures."""
+    now = timezone.now()
+    job = ImportJob.objects.create(
+        kind="import",
+        source="csv",
+        status="done_with_errors",
+        label="people.csv",
+        total=1200,
+        succeeded=1199,
+        failed=1,
+        created_at=now,
+        finished_at=now,
+    )
+    ApiCall.objects.create(
+        job=job,
+        api="multiaccount_import",
+        account_count=100,
+        user_ids=[f"u{n}" for n in range(100)],
+        http_status=200,
+        error_code=70169,
+        fail_accounts=["u7"],
+        duration_ms=120,
+        created_at=now,
+    )
+    audit_record(
+        action=AuditAction.JOB_STARTED,
+        actor=None,
+        object_type="job",
+        object_id=str(job.pk),
+        job_id=job.pk,
+        result="ok",
+        details={"label": "people.csv"},
+    )
+    TrackedAccount.objects.bulk_create(
+        TrackedAccount(
+            user_id=f"a11y-{n}", state=AccountState.IMPORTED, imported_at=now
+        )
+        for n in range(3)
+    )
+    return job
 
 
 def _signed_in_page(page, base_url, role):
@@ -35,7 +99,7 @@ def _signed_in_page(page, base_url, role):
 
 @pytest.mark.parametrize("role", sorted(PAGES))
 def test_each_page_passes_in_every_language_theme_and_width(
-    page, live_server, im_settings, role
+    page, live_server, im_settings, history, role
 ):
     _signed_in_page(page, live_server.url, role)
     problems = [
@@ -43,7 +107,11 @@ def test_each_page_passes_in_every_language_theme_and_width(
         for path, scope, name in PAGES[role]
         for variant in VARIANTS
         for problem in check_page(
-            page, live_server.url + path, variant, scope=scope, name=name
+            page,
+            live_server.url + path.format(job=history.pk),
+            variant,
+            scope=scope,
+            name=name,
         )
     ]
     assert problems == [], "\n".join(problems)
