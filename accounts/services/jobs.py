@@ -1,6 +1,7 @@
 """Starting, retrying, cancelling and resuming jobs: each audited, queued on commit."""
 
 from django.db import transaction
+from django.db.models import Q
 
 from accounts.audit.records import audit_job_started, audit_record
 from accounts.models import (
@@ -104,8 +105,10 @@ def job_cancel(*, job, user=None, request=None):
     """
     with transaction.atomic():
         options = ImportJob.objects.select_for_update().get(pk=job.pk).options
-        # A preparation in progress sees the status at its next chunk and stops.
-        options.pop("preparing", None)
+        # A preparation in progress sees the status at its next chunk and stops;
+        # the job page then says the file was not read to its end.
+        if options.pop("preparing", None):
+            options["reading_cut"] = True
         cancelled = ImportJob.objects.filter(
             pk=job.pk, status__in=(*ACTIVE_JOB_STATUSES, JobStatus.PAUSED)
         ).update(status=JobStatus.CANCELLED, options=options, wait_until=None)
@@ -145,3 +148,57 @@ def job_resume(*, job, user=None, request=None):
             wake()
     job.refresh_from_db()
     return resumed
+
+
+def job_resume_remaining(*, job, user=None, source=JobSource.ADMIN, request=None):
+    """Import what a cancelled or stopped import ``job`` left unsent, as a new job.
+
+    The ended job keeps its final counts and its "job ended" entry; the new
+    job (``options["resume_of"]``) takes the accounts ``job_unfinished_accounts``
+    names that are not busy elsewhere. Returns the new job. Raises NothingToDo
+    (saying why) when the job is not a settled, cancelled or stopped import,
+    or nothing of it is left. Audited either way; a second call starts
+    nothing while the first one's job holds the accounts.
+    """
+    try:
+        if job.kind != JobKind.IMPORT or job.status not in RESUMABLE_STATUSES:
+            raise NothingToDo("Only a cancelled or stopped import can be resumed.")
+        if not job.settled:
+            raise NothingToDo(
+                "The job's last calls are still being answered: try again in a moment."
+            )
+        resumed = job_start(
+            kind=JobKind.IMPORT,
+            accounts=job_unfinished_accounts(job),
+            source=source,
+            user=user,
+            label=f"remaining of job #{job.pk}",
+            options={"resume_of": job.pk},
+        )
+    except NothingToDo as exc:
+        result = "nothing_to_do"
+        _audit_job(AuditAction.JOB_RESUME, job, user, request, result, str(exc))
+        raise
+    details = {"new_job": resumed.pk, "accounts": resumed.total}
+    _audit_job(AuditAction.JOB_RESUME, job, user, request, "ok", details=details)
+    return resumed
+
+
+RESUMABLE_STATUSES = (JobStatus.CANCELLED, JobStatus.STOPPED)
+
+
+def job_unfinished_accounts(job):
+    """The accounts a cancelled or stopped ``job`` did not get into IM.
+
+    Its items that were cancelled (never sent) and, for a job stopped on an IM
+    error, those the stop failed with the job's code; an account imported
+    since (by another job) is left out.
+    """
+    unsent = Q(job_items__job=job, job_items__state=ItemState.CANCELLED)
+    if job.status == JobStatus.STOPPED and job.error_code is not None:
+        unsent |= Q(
+            job_items__job=job,
+            job_items__state=ItemState.FAILED,
+            job_items__error_code=job.error_code,
+        )
+    return TrackedAccount.objects.filter(unsent).exclude(state=AccountState.IMPORTED)
