@@ -107,11 +107,7 @@ def job_waiting_text(job):
 
 
 def job_progress(job, *, now=None):
-    """What a progress bar and the live page show of ``job``: counts, shares, rate.
-
-    Every sentence the page shows of the job's phases is made here, so the
-    first render and the live updates (job.js) say the same.
-    """
+    """What a progress bar and the live page show of ``job``: counts, shares, rate."""
     now = now or timezone.now()
     pace = job_pace(job, now=now)
     counts = {
@@ -120,7 +116,6 @@ def job_progress(job, *, now=None):
         "invalid": job.invalid,
         "cancelled": job.cancelled,
     }
-    percent = _answered_percent(job)
     return {
         "id": job.pk,
         "status": job.status,
@@ -129,29 +124,37 @@ def job_progress(job, *, now=None):
         # stop or a cancel, once the calls in flight are answered.
         "active": not job.settled,
         "paused": job.status == JobStatus.PAUSED,
-        "phase": job_phase(job),
-        "phase_text": _phase_text(job),
-        "reading_text": job_reading_text(job),
         "prepared_rows": job.options.get("prepared_rows", 0),
         "total": job.total,
         **counts,
         "remaining": job.remaining,
-        # After a stop or cancel, what is left is only the calls in flight.
-        "remaining_label": "in flight" if _ending(job) else "remaining",
-        "percent": percent,
-        "percent_text": _percent_text(job, percent),
+        "percent": _answered_percent(job),
         "rate": pace.rate,
         "eta_seconds": pace.eta_seconds,
-        "eta_text": duration_text(pace.eta_seconds),
         "error_code": job.error_code,
         "error_sentence": job.error_sentence,
-        "waiting": job_waiting_text(job),
         "preparing": job.preparing,
         "settled": job.settled,
         "segments": _segments(counts, job.total),
         "started_at": _local_text(job.started_at),
         "finished_at": _local_text(job.finished_at),
         "heartbeat_at": _local_text(job.heartbeat_at),
+        **_progress_texts(job, pace),
+    }
+
+
+def _progress_texts(job, pace):
+    """Every sentence the page shows of the job's progress, made here only, so
+    the first render and the live updates (job.js) say the same."""
+    return {
+        "phase": job_phase(job),
+        "phase_text": _phase_text(job),
+        "reading_text": job_reading_text(job),
+        # After a stop or cancel, what is left is only the calls in flight.
+        "remaining_label": "in flight" if _ending(job) else "remaining",
+        "percent_text": _percent_text(job, _answered_percent(job)),
+        "eta_text": duration_text(pace.eta_seconds),
+        "waiting": job_waiting_text(job),
     }
 
 

@@ -311,40 +311,34 @@ def job_progress(request, pk):
 @permission_required(RUN_BULK, raise_exception=True)
 def job_retry(request, pk):
     """Start a new import job with the job's accounts that are still failed."""
-    job = get_object_or_404(ImportJob, pk=pk)
-    try:
-        retry = services.job_retry_failed(
-            job=job, user=request.user, source=JobSource.ADMIN, request=request
-        )
-    except services.NothingToDo as exc:
-        messages.warning(request, str(exc))
-        return redirect("web:job_detail", pk=job.pk)
-    messages.success(
-        request,
-        f"Retrying {plural(retry.total, 'failed account')} of job #{job.pk} "
-        f"as job #{retry.pk}.",
+    return _follow_up_job(
+        request, pk, services.job_retry_failed, "Retrying {} of job #{} as job #{}."
     )
-    return redirect("web:job_detail", pk=retry.pk)
 
 
 @require_POST
 @permission_required(RUN_BULK, raise_exception=True)
 def job_continue(request, pk):
     """Import what a cancelled or stopped job left unsent, as a new job."""
+    return _follow_up_job(
+        request,
+        pk,
+        services.job_resume_remaining,
+        "Importing the remaining {} of job #{} as job #{}.",
+        noun="account",
+    )
+
+
+def _follow_up_job(request, pk, start, sentence, noun="failed account"):
+    """Start a new job from job ``pk`` with ``start``; show it, or say why not."""
     job = get_object_or_404(ImportJob, pk=pk)
     try:
-        resumed = services.job_resume_remaining(
-            job=job, user=request.user, source=JobSource.ADMIN, request=request
-        )
+        new = start(job=job, user=request.user, source=JobSource.ADMIN, request=request)
     except services.NothingToDo as exc:
         messages.warning(request, str(exc))
         return redirect("web:job_detail", pk=job.pk)
-    messages.success(
-        request,
-        f"Importing the remaining {plural(resumed.total, 'account')} of job "
-        f"#{job.pk} as job #{resumed.pk}.",
-    )
-    return redirect("web:job_detail", pk=resumed.pk)
+    messages.success(request, sentence.format(plural(new.total, noun), job.pk, new.pk))
+    return redirect("web:job_detail", pk=new.pk)
 
 
 @require_POST
