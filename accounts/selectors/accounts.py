@@ -16,7 +16,13 @@ from accounts.models import (
     RemoteStatus,
     TrackedAccount,
 )
-from accounts.selectors.paging import EXPORT_CHUNK, PREFIX_END, keyset_page
+from accounts.selectors.paging import (
+    EXPORT_CHUNK,
+    PAGE_SIZE,
+    PREFIX_END,
+    Page,
+    keyset_page,
+)
 
 
 def account_export_rows(accounts=None):
@@ -93,14 +99,21 @@ def _account_conditions(to, q, nick, remote, source):
     return found
 
 
-def account_page(accounts, *, searching, after=None, before=None):
+def account_page(accounts, *, searching, by_nick=False, after=None, before=None):
     """A page of ``accounts``: newest first, or by UserID when searching.
 
     A search reads the UserID index in order, so the exact match comes first
     and a prefix matching a million accounts still reads one page of the index.
     A job's items (see ``accounts_filtered``) are paged by account, newest
     first, on their (job, account) index, and shown as their accounts.
+    ``by_nick``: the first PAGE_SIZE accounts in nickname order, read on
+    account_nick_lower_idx in its own order (no sort, however many match);
+    a nickname is not unique, so there is no next page: ``capped`` says
+    that more matched, and the search is narrowed instead.
     """
+    if by_nick and accounts.model is TrackedAccount:
+        rows = list(accounts.order_by(Lower("nick"), "id")[: PAGE_SIZE + 1])
+        return Page(rows[:PAGE_SIZE], capped=len(rows) > PAGE_SIZE)
     if accounts.model is JobItem:
         page = keyset_page(accounts, key="account_id", after=after, before=before)
         page.rows = [item.account for item in page.rows]

@@ -152,6 +152,7 @@ def account_list(request):
         page = selectors.account_page(
             accounts,
             searching=form.searching,
+            by_nick=bool(data["nick"]) and not form.searching,
             after=data["after"] or None,
             before=data["before"] or None,
         )

@@ -374,3 +374,12 @@ def test_every_userid_links_to_its_own_page(importer, user_id):
     assert response.status_code == 200
     shown = re.search(r"<h1><code>([^<]*)</code>", response.content.decode())[1]
     assert html.unescape(shown) == user_id
+
+
+def test_a_nickname_search_shows_its_first_page_and_asks_to_narrow(importer):
+    TrackedAccount.objects.bulk_create(
+        TrackedAccount(user_id=f"n{i:02d}", nick="Same Name") for i in range(51)
+    )
+    body = page(importer, "/accounts/?nick=same")
+    assert listed(body) == [f"n{i:02d}" for i in range(50)]
+    assert 'id="nick-capped"' in body and "after=" not in body
