@@ -33,6 +33,7 @@ from accounts.services.jobs import (
     job_retry_failed,
     job_start,
     job_unfinished_accounts,
+    job_unfinished_count,
 )
 from accounts.services.preparing import (
     accounts_import_rows,
@@ -91,6 +92,7 @@ __all__ = [
     "job_retry_failed",
     "job_start",
     "job_unfinished_accounts",
+    "job_unfinished_count",
     "preparations_resume",
     "preparations_stale",
     "settle_abandoned_items",

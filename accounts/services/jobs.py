@@ -1,7 +1,6 @@
 """Starting, retrying, cancelling and resuming jobs: each audited, queued on commit."""
 
 from django.db import transaction
-from django.db.models import Q
 
 from accounts.audit.records import audit_job_started, audit_record
 from accounts.models import (
@@ -190,15 +189,23 @@ RESUMABLE_STATUSES = (JobStatus.CANCELLED, JobStatus.STOPPED)
 def job_unfinished_accounts(job):
     """The accounts a cancelled or stopped ``job`` did not get into IM.
 
-    Its items that were cancelled (never sent) and, for a job stopped on an IM
-    error, those the stop failed with the job's code; an account imported
-    since (by another job) is left out.
+    Its items that were cancelled (never sent) and, for a stopped job, the
+    failed ones too (a stop fails what was still queued); an account
+    imported since (by another job) is left out.
     """
-    unsent = Q(job_items__job=job, job_items__state=ItemState.CANCELLED)
-    if job.status == JobStatus.STOPPED and job.error_code is not None:
-        unsent |= Q(
-            job_items__job=job,
-            job_items__state=ItemState.FAILED,
-            job_items__error_code=job.error_code,
-        )
-    return TrackedAccount.objects.filter(unsent).exclude(state=AccountState.IMPORTED)
+    states = [ItemState.CANCELLED]
+    if job.status == JobStatus.STOPPED:
+        states.append(ItemState.FAILED)
+    return TrackedAccount.objects.filter(
+        job_items__job=job, job_items__state__in=states
+    ).exclude(state=AccountState.IMPORTED)
+
+
+def job_unfinished_count(job):
+    """How many accounts ``job_unfinished_accounts`` names, from the job's counters.
+
+    Read at no cost (a COUNT over a million items took about a second): it
+    includes any account imported since by another job, which the new job
+    then leaves out.
+    """
+    return job.cancelled + (job.failed if job.status == JobStatus.STOPPED else 0)

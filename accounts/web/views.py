@@ -297,7 +297,7 @@ def _resumable(request, job):
         return 0
     if job.status not in services.RESUMABLE_STATUSES or not job.settled:
         return 0
-    return services.job_unfinished_accounts(job).count()
+    return services.job_unfinished_count(job)
 
 
 @require_safe

@@ -250,6 +250,8 @@ def test_a_cancelled_job_offers_to_import_the_remaining_accounts(importer, clien
         [(ItemState.SUCCEEDED, None), (ItemState.CANCELLED, None)],
         status=JobStatus.CANCELLED,
         kind=JobKind.IMPORT,
+        succeeded=1,
+        cancelled=1,
     )
     TrackedAccount.objects.filter(user_id=f"j{job.pk}-1").update(
         state=AccountState.PENDING
@@ -383,3 +385,25 @@ def test_a_nickname_search_shows_its_first_page_and_asks_to_narrow(importer):
     body = page(importer, "/accounts/?nick=same")
     assert listed(body) == [f"n{i:02d}" for i in range(50)]
     assert 'id="nick-capped"' in body and "after=" not in body
+
+
+def test_a_stopped_job_resumes_what_its_stop_failed_and_never_sent():
+    job = job_of(
+        [
+            (ItemState.SUCCEEDED, None),
+            (ItemState.FAILED, 70398),
+            (ItemState.CANCELLED, None),
+        ],
+        status=JobStatus.STOPPED,
+        error_code=70398,
+        succeeded=1,
+        failed=1,
+        cancelled=1,
+        finished_at=timezone.now(),
+    )
+    assert services.job_unfinished_count(job) == 2
+    resumed = services.job_resume_remaining(job=job)
+    assert sorted(resumed.items.values_list("account__user_id", flat=True)) == [
+        f"j{job.pk}-1",
+        f"j{job.pk}-2",
+    ]
