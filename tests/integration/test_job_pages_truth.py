@@ -401,6 +401,9 @@ def test_a_stopped_job_resumes_what_its_stop_failed_and_never_sent():
         cancelled=1,
         finished_at=timezone.now(),
     )
+    TrackedAccount.objects.filter(user_id=f"j{job.pk}-2").update(
+        state=AccountState.PENDING  # as the stop's sweep left it
+    )
     assert services.job_unfinished_count(job) == 2
     resumed = services.job_resume_remaining(job=job)
     assert sorted(resumed.items.values_list("account__user_id", flat=True)) == [
