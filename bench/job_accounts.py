@@ -51,7 +51,7 @@ def big_job():
         cursor.execute(
             f"INSERT INTO {items} (job_id, account_id, state, attempts,"
             " next_attempt_at, claim_token, solo, needs_check, error_message,"
-            " updated_at) SELECT %s, id, CASE WHEN id % 1000 = 0 THEN 'failed'"
+            " updated_at) SELECT %s, id, CASE WHEN id %% 1000 = 0 THEN 'failed'"
             f" ELSE 'succeeded' END, 1, 0, '', false, false, '', created_at"
             f" FROM {accounts}",
             [job.pk],

@@ -140,7 +140,7 @@ def failure_sentence(code):
         return errors.describe(code)
     return (
         f"{errors.describe_cause(code)} Its attempts are spent, so it is not "
-        "retried by itself: retry it once IM answers again."
+        "retried by itself: retry it from its job or its page."
     )
 
 
