@@ -128,7 +128,7 @@ def job_progress(job, *, now=None):
         "total": job.total,
         **counts,
         "remaining": job.remaining,
-        "percent": _answered_percent(job),
+        "percent": job.percent,
         "rate": pace.rate,
         "eta_seconds": pace.eta_seconds,
         "error_code": job.error_code,
@@ -152,7 +152,7 @@ def _progress_texts(job, pace):
         "reading_text": job_reading_text(job),
         # After a stop or cancel, what is left is only the calls in flight.
         "remaining_label": "in flight" if _ending(job) else "remaining",
-        "percent_text": _percent_text(job, _answered_percent(job)),
+        "percent_text": _percent_text(job, job.percent),
         "eta_text": duration_text(pace.eta_seconds),
         "waiting": job_waiting_text(job),
     }
@@ -210,18 +210,6 @@ def job_reading_text(job):
 def plural(count, noun):
     """ "1 account", "2 accounts", "1,000 accounts"."""
     return f"{count:,} {noun}{'' if count == 1 else 's'}"
-
-
-def _answered_percent(job):
-    """The share of the job's accounts IM answered (or refused): None for 0 of 0.
-
-    Cancelled accounts were never sent, so a cancelled job shows the share
-    actually done, not 100%.
-    """
-    if not job.total:
-        return None
-    answered = job.succeeded + job.failed + job.invalid
-    return round(100 * answered / job.total, 1)
 
 
 def _percent_text(job, percent):
