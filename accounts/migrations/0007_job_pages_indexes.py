@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0005_engine_v2'),
+        ('accounts', '0006_api_tokens'),
     ]
 
     operations = [
