@@ -57,6 +57,24 @@ def test_the_job_page_tells_each_phase_as_the_database_has_it(page, live_app, sa
     get_user_model().objects.create_superuser("boss", "", PASSWORD)
     login(page, live_app, "boss", PASSWORD)
     sandbox.set_faults(latency_ms=800)
+    job = upload_and_confirm(page, live_app)
+    navigations = []
+    page.on("framenavigated", lambda frame: navigations.append(frame.url))
+    while_reading(page, job)
+    while_sending(page, job)
+    expected = after_cancel(page, job, navigations)
+    assert navigations == []  # all of that without a reload
+    # After: a fresh render says the same, and offers the rest.
+    page.reload()
+    for selector, text in expected.items():
+        expect(page.locator(selector)).to_have_text(text)
+    page.goto(f"{live_app}/jobs/")
+    listing_row = page.locator(f"#jobs tr:has(a[href='/jobs/{job.pk}/'])")
+    expect(listing_row.locator(".pct")).to_have_text(expected["#job-percent"])
+    resume_from_the_page(page, live_app, job, sandbox)
+
+
+def upload_and_confirm(page, live_app):
     page.goto(f"{live_app}/uploads/new/")
     page.set_input_files(
         "input[name=file]",
@@ -65,19 +83,17 @@ def test_the_job_page_tells_each_phase_as_the_database_has_it(page, live_app, sa
     page.click("#upload-form button[type=submit]")
     page.click("#upload-confirm")
     page.wait_for_url("**/jobs/*/")
-    job = ImportJob.objects.get()
-    navigations = []
-    page.on("framenavigated", lambda frame: navigations.append(frame.url))
-    phase = page.locator("#job-phase")
-    assert (
-        page.locator("#job-file-invalid")
-        .inner_text()
-        .startswith(f"{INVALID} invalid rows in the file")
-    )
+    invalid = page.locator("#job-file-invalid").inner_text()
+    assert invalid.startswith(f"{INVALID} invalid rows in the file")
     assert page.locator("#job-percent").inner_text() != "100.0%"
+    return ImportJob.objects.get()
 
-    # Reading: the box's figures move with the database's (polled each second).
-    expect(phase).to_have_attribute("data-phase", "reading", timeout=15_000)
+
+def while_reading(page, job):
+    """The box's figures move with the database's (polled each second)."""
+    expect(page.locator("#job-phase")).to_have_attribute(
+        "data-phase", "reading", timeout=15_000
+    )
     before = db(job).options["prepared_rows"], job.total
     page.wait_for_timeout(1500)  # at least one poll after ``before``
     shown = figures(page)
@@ -86,8 +102,12 @@ def test_the_job_page_tells_each_phase_as_the_database_has_it(page, live_app, sa
     assert "so far" in page.locator("#job-reading").inner_text()
     screenshot(page, "job-reading")
 
-    # Sending: the file is read; the box says what it made, exactly.
-    expect(phase).to_have_attribute("data-phase", "sending", timeout=60_000)
+
+def while_sending(page, job):
+    """The file is read: the box says what it made, exactly; the ETA shows."""
+    expect(page.locator("#job-phase")).to_have_attribute(
+        "data-phase", "sending", timeout=60_000
+    )
     job = db(job)
     assert not job.preparing and job.options["prepared_rows"] == ROWS
     expect(page.locator("#job-reading")).to_have_text(
@@ -101,17 +121,21 @@ def test_the_job_page_tells_each_phase_as_the_database_has_it(page, live_app, sa
     assert done_before <= shown <= db(job).succeeded < job.total
     screenshot(page, "job-sending")
 
-    # Cancel: the page comes back at once; the calls in flight are recorded.
+
+def after_cancel(page, job, navigations):
+    """Cancel; once the calls in flight are recorded the page says the final
+    counts, rate and share, as the job row and its audit entry have them."""
     page.once("dialog", lambda dialog: dialog.accept())
     page.click("[data-while-active] button")
     page.wait_for_url(f"**/jobs/{job.pk}/")
     navigations.clear()
-    expect(phase).to_have_attribute("data-phase", "ended", timeout=30_000)
+    expect(page.locator("#job-phase")).to_have_attribute(
+        "data-phase", "ended", timeout=30_000
+    )
     job = db(job)
     assert job.settled and job.status == JobStatus.CANCELLED
     assert 0 < job.cancelled and job.succeeded + job.cancelled == job.total
     answered = job.succeeded + job.failed + job.invalid
-    rate = selectors.job_pace(job).rate
     expected = {
         "#job-status": "cancelled",
         "#count-succeeded": f"{job.succeeded:,}",
@@ -119,12 +143,11 @@ def test_the_job_page_tells_each_phase_as_the_database_has_it(page, live_app, sa
         "#count-remaining": "0",
         "#remaining-label": "remaining",
         "#job-percent": f"{100 * answered / job.total:.1f}%",
-        "#job-rate": str(rate),
+        "#job-rate": str(selectors.job_pace(job).rate),
         "#job-eta": "—",
     }
     for selector, text in expected.items():
         expect(page.locator(selector)).to_have_text(text)
-    assert navigations == []  # all of that without a reload
     ended = AuditEvent.objects.get(job_id=job.pk, action=AuditAction.JOB_ENDED)
     assert {k: ended.details[k] for k in ("succeeded", "failed", "cancelled")} == {
         "succeeded": job.succeeded,
@@ -132,21 +155,17 @@ def test_the_job_page_tells_each_phase_as_the_database_has_it(page, live_app, sa
         "cancelled": job.cancelled,
     }
     screenshot(page, "job-cancelled")
+    return expected
 
-    # After: a fresh render says the same, and offers the rest.
-    page.reload()
-    for selector, text in expected.items():
-        expect(page.locator(selector)).to_have_text(text)
+
+def resume_from_the_page(page, live_app, job, sandbox):
+    """ "Import the remaining N" imports what the cancel left, without the file."""
+    page.goto(f"{live_app}/jobs/{job.pk}/")
     left = TrackedAccount.objects.filter(state=AccountState.PENDING).count()
     assert left == job.cancelled
     expect(page.locator("#job-continue button")).to_have_text(
         f"Import the remaining {left:,} accounts"
     )
-    page.goto(f"{live_app}/jobs/")
-    listing_row = page.locator(f"#jobs tr:has(a[href='/jobs/{job.pk}/'])")
-    expect(listing_row.locator(".pct")).to_have_text(expected["#job-percent"])
-
-    page.goto(f"{live_app}/jobs/{job.pk}/")
     page.click("#job-continue button")
     page.wait_for_url(re.compile(rf".*/jobs/(?!{job.pk}/)\d+/$"))
     resumed = ImportJob.objects.get(options__resume_of=job.pk)

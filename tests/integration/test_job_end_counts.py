@@ -78,7 +78,11 @@ def test_a_cancel_in_flight_ends_with_counts_the_audit_entry_repeats(
     assert progress["percent"] == round(100 * job.succeeded / 3000, 1) < 100
     assert progress["phase"] == "ended"
 
-    # What the cancel left is imported by a new job, without the file.
+    resume_what_the_cancel_left(job)
+
+
+def resume_what_the_cancel_left(job):
+    """A new job imports what the cancel left, without the file; once."""
     left = job.cancelled
     resumed = services.job_resume_remaining(job=job)
     assert resumed.total == left and resumed.options["resume_of"] == job.pk
