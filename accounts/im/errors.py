@@ -162,6 +162,18 @@ def sentence_for_people(code):
     return gettext(_UNLISTED) % {"code": code}
 
 
+# The part of a sentence that promises a retry: "It will be retried (more
+# slowly)." or "; whether ... is checked before any retry."
+_RETRY_PROMISE = re.compile(r"\s*It will be retried[^.]*\.$|;[^;]*\bretry\.$")
+
+
+def describe_cause(code):
+    """``describe(code)`` without its promise of a retry: what happened, only."""
+    sentence = describe(code)
+    cut = _RETRY_PROMISE.sub("", sentence)
+    return cut if cut.endswith(".") else cut + "."
+
+
 _USERSIG_IN_TEXT = re.compile(r"(usersig=)[^&\s'\"]+", re.IGNORECASE)
 
 

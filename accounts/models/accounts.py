@@ -1,6 +1,7 @@
 """TrackedAccount: an app account as imadmin knows it, and as IM last said."""
 
 from django.db import models
+from django.db.models.functions import Lower
 
 from accounts.im.errors import describe
 from accounts.models.choices import (
@@ -60,6 +61,9 @@ class TrackedAccount(models.Model):
             models.Index(fields=["source", "id"], name="account_source_idx"),
             models.Index(fields=["job", "id"], name="account_job_idx"),
             models.Index(fields=["imported_at"], name="account_imported_at_idx"),
+            # The nickname search: a prefix range on the lowered nickname, read
+            # in (nickname, id) order, so its first page needs no sort.
+            models.Index(Lower("nick"), "id", name="account_nick_lower_idx"),
         ]
 
     def __str__(self):

@@ -63,6 +63,19 @@ class JobItem(models.Model):
                 name="item_claim_idx",
             ),
             models.Index(fields=["account", "id"], name="item_account_idx"),
+            # A job's failed (or invalid) accounts, newest first, read as one
+            # index range however many items the job has. Partial: an item
+            # enters it only when it ends so, so an import pays nothing more.
+            models.Index(
+                fields=["job", "account"],
+                condition=models.Q(state="failed"),
+                name="item_job_failed_idx",
+            ),
+            models.Index(
+                fields=["job", "account"],
+                condition=models.Q(state="invalid"),
+                name="item_job_invalid_idx",
+            ),
         ]
 
     @property

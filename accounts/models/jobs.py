@@ -87,7 +87,15 @@ class ImportJob(models.Model):
 
     @property
     def percent(self):
-        return 100 if not self.total else round(100 * self.done_count / self.total, 1)
+        """The share of the accounts IM answered (or refused); None for 0 of 0.
+
+        Cancelled accounts were never sent, so a cancelled job shows the share
+        actually done, not 100.
+        """
+        if not self.total:
+            return None
+        answered = self.succeeded + self.failed + self.invalid
+        return round(100 * answered / self.total, 1)
 
     @property
     def error_sentence(self):

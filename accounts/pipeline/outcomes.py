@@ -19,7 +19,15 @@ from django.utils import timezone
 from ..im.errors import describe
 from ..models import AccountState, ItemState, JobKind, RemoteStatus
 from . import db, lifecycle, sql
-from .policy import Fail, JobEffect, Outcome, Requeue, Succeed, counts_attempt
+from .policy import (
+    Fail,
+    JobEffect,
+    Outcome,
+    Requeue,
+    Succeed,
+    counts_attempt,
+    failure_sentence,
+)
 
 
 @dataclass
@@ -145,7 +153,7 @@ def _requeued(unit, transition, ids, now, moment, sent):
 
 def _failed(unit, transition, ids, moment, sent):
     """Fail the items (invalid, or failed); the accounts the claim still held."""
-    message = describe(transition.code)
+    message = (describe if transition.invalid else failure_sentence)(transition.code)
     state = ItemState.INVALID if transition.invalid else ItemState.FAILED
     accounts = sql.items_move(
         ids=ids,

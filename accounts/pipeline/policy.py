@@ -123,6 +123,27 @@ class Decision:
     reason: str = ""
 
 
+def is_retried(code):
+    """Whether an answer with ``code`` is sent again while attempts remain."""
+    error_class = errors.code_info(code).error_class
+    actions = (WHOLE_CALL.get(error_class), PER_ACCOUNT.get(error_class))
+    return Action.RETRY in actions or Action.WAIT in actions
+
+
+def failure_sentence(code):
+    """The sentence for an account that failed for good with ``code``.
+
+    A code this table retries fails an account only once ``retry`` finds its
+    attempts spent, so the code's own promise of a retry no longer holds.
+    """
+    if not code or not is_retried(code):
+        return errors.describe(code)
+    return (
+        f"{errors.describe_cause(code)} Its attempts are spent, so it is not "
+        "retried by itself: retry it from its job or its page."
+    )
+
+
 def counts_attempt(job_kind, api):
     """Whether a claim for ``api`` counts as an attempt: every call but a check
     made to settle an import, which asks about an account and sends nothing."""

@@ -28,13 +28,16 @@ from accounts.selectors.items import job_items_filtered
 from accounts.selectors.jobs import (
     job_calls_page,
     job_counts,
+    job_phase,
     job_problem_rows,
     job_progress,
+    job_upload,
     job_wait,
     job_waiting_text,
     jobs_filtered,
     last_finished_job,
     paused_jobs,
+    plural,
     recent_jobs,
 )
 from accounts.selectors.pace import Pace, job_json, job_pace
@@ -62,13 +65,16 @@ __all__ = [
     "job_json",
     "job_pace",
     "job_problem_rows",
+    "job_phase",
     "job_progress",
+    "job_upload",
     "job_wait",
     "job_waiting_text",
     "jobs_filtered",
     "keyset_page",
     "last_finished_job",
     "paused_jobs",
+    "plural",
     "recent_jobs",
     "worker_status",
 ]

@@ -3,18 +3,26 @@
 import json
 
 from django.db import connection
-from django.db.models import TextField
-from django.db.models.functions import Cast
+from django.db.models import Q, TextField, Value
+from django.db.models.functions import Cast, Lower
+from django.db.models.lookups import GreaterThanOrEqual, LessThan
 
 from accounts.exports import ACCOUNT_FIELDS
 from accounts.models import (
     AccountState,
     ApiCall,
+    ItemState,
     JobItem,
     RemoteStatus,
     TrackedAccount,
 )
-from accounts.selectors.paging import EXPORT_CHUNK, PREFIX_END, keyset_page
+from accounts.selectors.paging import (
+    EXPORT_CHUNK,
+    PAGE_SIZE,
+    PREFIX_END,
+    Page,
+    keyset_page,
+)
 
 
 def account_export_rows(accounts=None):
@@ -31,39 +39,85 @@ DRIFTED = "drifted"
 UNCHECKED = "unchecked"
 
 
-def accounts_filtered(*, q="", state="", remote="", job=None, source=""):
-    """Accounts matching the list's filters; ``q`` is an exact UserID or its beginning.
+# An account's state named as the state of its item in one job.
+ITEM_STATE_OF = {
+    AccountState.PENDING: ItemState.CANCELLED,  # a cancel gave it back as pending
+    AccountState.QUEUED: ItemState.QUEUED,
+    AccountState.IMPORTING: ItemState.RUNNING,
+    AccountState.IMPORTED: ItemState.SUCCEEDED,
+    AccountState.FAILED: ItemState.FAILED,
+    AccountState.INVALID: ItemState.INVALID,
+}
 
-    The UserID range ``[q, q + U+FFFF)`` is read on the unique index; it needs
-    the column to sort by code point (SQLite always, PostgreSQL with a "C"
-    collation, as the project's databases are).
+
+def accounts_filtered(*, q="", nick="", state="", remote="", job=None, source=""):
+    """Accounts matching the list's filters, as a queryset for ``account_page``.
+
+    ``q`` is an exact UserID or its beginning: the range ``[q, q + U+FFFF)`` is
+    read on the unique index, which needs the column to sort by code point
+    (SQLite always, PostgreSQL with a "C" collation, as the project's
+    databases are). ``nick`` is the beginning of a nickname, in any case of
+    ASCII letters, read on account_nick_lower_idx the same way.
+
+    With ``job``, the accounts are the job's items' (not the accounts whose
+    last job it was), ``state`` is their state in that job, and the result
+    is a JobItem queryset (``account_page`` shows their accounts).
     """
-    accounts = TrackedAccount.objects.all()
+    if job is not None:
+        found = _account_conditions("account__", q, nick, remote, source)
+        items = JobItem.objects.filter(found, job_id=job).select_related("account")
+        if state:
+            items = items.filter(state=ITEM_STATE_OF[state])
+        return items
+    found = _account_conditions("", q, nick, remote, source)
+    accounts = TrackedAccount.objects.filter(found)
+    return accounts.filter(state=state) if state else accounts
+
+
+def _account_conditions(to, q, nick, remote, source):
+    """The filters on an account's own fields; ``to`` leads to the account."""
+    found = Q()
     if q:
-        accounts = accounts.filter(user_id__gte=q, user_id__lt=q + PREFIX_END)
-    if state:
-        accounts = accounts.filter(state=state)
+        found &= Q(**{f"{to}user_id__gte": q, f"{to}user_id__lt": q + PREFIX_END})
+    if nick:
+        lowered = Lower(f"{to}nick")
+        found &= Q(GreaterThanOrEqual(lowered, Lower(Value(nick))))
+        found &= Q(LessThan(lowered, Lower(Value(nick + PREFIX_END))))
     if remote == DRIFTED:
-        accounts = accounts.filter(
-            state=AccountState.IMPORTED, remote_status=RemoteStatus.NOT_IMPORTED
+        found &= Q(
+            **{
+                f"{to}state": AccountState.IMPORTED,
+                f"{to}remote_status": RemoteStatus.NOT_IMPORTED,
+            }
         )
     elif remote == UNCHECKED:
-        accounts = accounts.filter(remote_status=RemoteStatus.UNKNOWN)
+        found &= Q(**{f"{to}remote_status": RemoteStatus.UNKNOWN})
     elif remote:
-        accounts = accounts.filter(remote_status=remote)
-    if job is not None:
-        accounts = accounts.filter(job_id=job)
+        found &= Q(**{f"{to}remote_status": remote})
     if source:
-        accounts = accounts.filter(source=source)
-    return accounts
+        found &= Q(**{f"{to}source": source})
+    return found
 
 
-def account_page(accounts, *, searching, after=None, before=None):
+def account_page(accounts, *, searching, by_nick=False, after=None, before=None):
     """A page of ``accounts``: newest first, or by UserID when searching.
 
     A search reads the UserID index in order, so the exact match comes first
     and a prefix matching a million accounts still reads one page of the index.
+    A job's items (see ``accounts_filtered``) are paged by account, newest
+    first, on their (job, account) index, and shown as their accounts.
+    ``by_nick``: the first PAGE_SIZE accounts in nickname order, read on
+    account_nick_lower_idx in its own order (no sort, however many match);
+    a nickname is not unique, so there is no next page: ``capped`` says
+    that more matched, and the search is narrowed instead.
     """
+    if by_nick and accounts.model is TrackedAccount:
+        rows = list(accounts.order_by(Lower("nick"), "id")[: PAGE_SIZE + 1])
+        return Page(rows[:PAGE_SIZE], capped=len(rows) > PAGE_SIZE)
+    if accounts.model is JobItem:
+        page = keyset_page(accounts, key="account_id", after=after, before=before)
+        page.rows = [item.account for item in page.rows]
+        return page
     return keyset_page(
         accounts,
         key="user_id" if searching else "id",

@@ -9,9 +9,12 @@ from accounts.im.errors import describe
 from accounts.models import (
     ApiCall,
     ImportJob,
+    ItemState,
     JobItem,
     JobStatus,
+    Upload,
 )
+from accounts.pipeline.policy import failure_sentence
 from accounts.selectors.pace import job_pace
 from accounts.selectors.paging import EXPORT_CHUNK, PAGE_SIZE, keyset_page
 
@@ -130,14 +133,102 @@ def job_progress(job, *, now=None):
         "eta_seconds": pace.eta_seconds,
         "error_code": job.error_code,
         "error_sentence": job.error_sentence,
-        "waiting": job_waiting_text(job),
         "preparing": job.preparing,
         "settled": job.settled,
         "segments": _segments(counts, job.total),
         "started_at": _local_text(job.started_at),
         "finished_at": _local_text(job.finished_at),
         "heartbeat_at": _local_text(job.heartbeat_at),
+        **_progress_texts(job, pace),
     }
+
+
+def _progress_texts(job, pace):
+    """Every sentence the page shows of the job's progress, made here only, so
+    the first render and the live updates (job.js) say the same."""
+    return {
+        "phase": job_phase(job),
+        "phase_text": _phase_text(job),
+        "reading_text": job_reading_text(job),
+        # After a stop or cancel, what is left is only the calls in flight.
+        "remaining_label": "in flight" if _ending(job) else "remaining",
+        "percent_text": _percent_text(job, job.percent),
+        "eta_text": duration_text(pace.eta_seconds),
+        "waiting": job_waiting_text(job),
+    }
+
+
+def _ending(job):
+    return job.status in FINISHED_JOB_STATUSES and not job.settled
+
+
+PHASE_TEXT = {
+    "reading": "Phase 1 of 2: reading the file; its first accounts are sent meanwhile.",
+    "sending": "Phase 2 of 2: the file is read; sending.",
+    "ending": "Ended: the calls already sent are being answered and recorded.",
+    "ended": "Ended: these counts are final.",
+}
+
+
+def _phase_text(job):
+    phase = job_phase(job)
+    if phase == "sending" and "prepared_rows" not in job.options:
+        return "Sending."  # no file: one phase only
+    return PHASE_TEXT[phase]
+
+
+def job_phase(job):
+    """``reading`` (its file is still read, sending meanwhile), ``sending``,
+    ``ending`` (stopped or cancelled, calls in flight) or ``ended`` (settled)."""
+    if job.settled:
+        return "ended"
+    if _ending(job):
+        return "ending"
+    return "reading" if job.preparing else "sending"
+
+
+def job_reading_text(job):
+    """The reading phase of a job filled from a file, in one sentence ("" if none).
+
+    "valid rows read" counts the rows handed to the job; "accounts queued" the
+    items they made (a UserID already imported unchanged, or busy in another
+    job, is read but not queued).
+    """
+    if "prepared_rows" not in job.options:
+        return ""
+    rows = job.options["prepared_rows"]
+    read = f"{plural(rows, 'valid row')} read"
+    queued = f"{plural(job.total, 'account')} queued"
+    if job.preparing:
+        name = job.label or "the file"
+        return f"Reading {name}: {read}, {queued} so far; sending meanwhile."
+    if job.options.get("reading_cut"):
+        return f"Reading stopped when the job was cancelled: {read}, {queued}."
+    return f"File read: {read}, {queued}."
+
+
+def plural(count, noun):
+    """ "1 account", "2 accounts", "1,000 accounts"."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
+def _percent_text(job, percent):
+    if percent is not None:
+        return f"{percent:.1f}%"
+    return "reading…" if job.preparing else "—"
+
+
+def duration_text(seconds):
+    """ "about 2 h 5 min", "about 3 min 20 s", "about 40 s"; "" for None."""
+    if seconds is None:
+        return ""
+    hours, rest = divmod(int(seconds), 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"about {hours} h {minutes} min"
+    if minutes:
+        return f"about {minutes} min {secs} s"
+    return f"about {secs} s"
 
 
 def _segments(counts, total):
@@ -168,5 +259,14 @@ def job_problem_rows(job, state):
         )
         .iterator(chunk_size=EXPORT_CHUNK)
     )
+    sentence = failure_sentence if state == ItemState.FAILED else describe
     for user_id, nick, face_url, code in rows:
-        yield user_id, nick, face_url, code, describe(code)
+        yield user_id, nick, face_url, code, sentence(code)
+
+
+def job_upload(job):
+    """The upload ``job`` was made from, or None (a form, command or admin job)."""
+    upload_id = job.options.get("upload")
+    if upload_id is None:
+        return None
+    return Upload.objects.filter(pk=upload_id, job=job).first()

@@ -18,6 +18,7 @@ class Page:
     rows: list
     older: object = None  # pass as ``after`` for the next page
     newer: object = None  # pass as ``before`` for the previous page
+    capped: bool = False  # more matched than one page shows, and none follows
 
 
 def keyset_page(

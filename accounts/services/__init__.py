@@ -2,7 +2,9 @@
 
 Views, admin actions, commands and tasks call these; none of them writes models
 directly. Services take keyword-only arguments and are named ``<entity>_<action>``.
-This package's modules: ``jobs`` (start, retry, cancel, resume), ``preparing``
+This package's modules: ``jobs`` (start, retry, cancel, resume, resume what
+a cancelled job left), ``account_actions`` (one account from its page: import
+again, check, delete), ``preparing``
 (a job filled from a file), ``preparation`` (the chunked writes that do it),
 ``single`` (one account within the request), ``upkeep`` (settling what a crash
 left in doubt), ``owners`` (which process owns a command's job), ``tokens``
@@ -10,6 +12,11 @@ left in doubt), ``owners`` (which process owns a command's job), ``tokens``
 below are the public API; import them from here.
 """
 
+from accounts.services.account_actions import (
+    account_check,
+    account_delete,
+    account_retry,
+)
 from accounts.services.api_jobs import (
     KeyReused,
     job_import_listed,
@@ -18,11 +25,15 @@ from accounts.services.api_jobs import (
     untracked_user_ids,
 )
 from accounts.services.jobs import (
+    RESUMABLE_STATUSES,
     NothingToDo,
     job_cancel,
     job_resume,
+    job_resume_remaining,
     job_retry_failed,
     job_start,
+    job_unfinished_accounts,
+    job_unfinished_count,
 )
 from accounts.services.preparing import (
     accounts_import_rows,
@@ -60,9 +71,13 @@ __all__ = [
     "job_start_listed",
     "job_start_once",
     "untracked_user_ids",
+    "RESUMABLE_STATUSES",
     "NothingToDo",
     "SingleImport",
+    "account_check",
+    "account_delete",
     "account_import_now",
+    "account_retry",
     "accounts_import_rows",
     "accounts_reconcile",
     "command_job_to_continue",
@@ -73,8 +88,11 @@ __all__ = [
     "job_prepare_rows",
     "job_prepare_stop",
     "job_resume",
+    "job_resume_remaining",
     "job_retry_failed",
     "job_start",
+    "job_unfinished_accounts",
+    "job_unfinished_count",
     "preparations_resume",
     "preparations_stale",
     "settle_abandoned_items",

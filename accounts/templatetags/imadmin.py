@@ -9,6 +9,10 @@ from django.utils.translation import pgettext_lazy
 
 from accounts import selectors
 from accounts.im.errors import sentence_for_people
+from accounts.models import ItemState
+from accounts.pipeline.policy import failure_sentence
+
+FAILED = ItemState.FAILED  # an account's state has the same name
 
 register = template.Library()
 
@@ -39,9 +43,14 @@ def progress_bar(job, progress=None, live=False):
 
 
 @register.inclusion_tag("accounts/_error.html")
-def error(code):
-    """An error code with the sentence that says what it means (nothing for success)."""
-    return {"code": code, "sentence": sentence_for_people(code)}
+def error(code, state=""):
+    """An error code with the sentence that says what it means (nothing for success).
+
+    ``state``: of the account or item; one that has failed (for good) is
+    promised no retry (that sentence is kept in English for now).
+    """
+    sentence = failure_sentence if state == FAILED else sentence_for_people
+    return {"code": code, "sentence": sentence(code)}
 
 
 @register.filter
@@ -78,3 +87,18 @@ def local_time(value):
 def job_count_name(key):
     """A key of ``selectors.job_counts`` ("imported") in the page's language."""
     return JOB_COUNT_NAMES.get(key, key)
+
+
+@register.inclusion_tag("accounts/_call_result.html")
+def call_result(call):
+    """A call's answer: OK, partly OK (FailAccounts), or its error code.
+
+    ErrorCode 0 with accounts in FailAccounts is a partial success, not an OK.
+    """
+    refused = len(call.fail_accounts or [])
+    return {
+        "call": call,
+        "partial": call.error_code == 0 and refused > 0,
+        "ok_count": max(call.account_count - refused, 0),
+        "refused": refused,
+    }

@@ -49,6 +49,7 @@ class AccountFilterForm(forms.Form):
     """The accounts list's query string: search, filters and the page cursor."""
 
     q = forms.CharField(label="UserID", required=False, max_length=32)
+    nick = forms.CharField(label="Nickname", required=False, max_length=500)
     state = forms.ChoiceField(choices=ANY + AccountState.choices, required=False)
     remote = forms.ChoiceField(
         label="In IM",
@@ -68,7 +69,7 @@ class AccountFilterForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        if data.get("q"):
+        if self.searching:
             return data  # cursors are UserIDs
         for name in ("after", "before"):
             value = data.get(name)
@@ -78,7 +79,9 @@ class AccountFilterForm(forms.Form):
 
     @property
     def searching(self):
-        return bool(self.cleaned_data.get("q"))
+        """A UserID search (pages by UserID): a job's accounts page by account."""
+        data = self.cleaned_data
+        return bool(data.get("q")) and data.get("job") is None
 
 
 def _cursor_id(form, name, value):

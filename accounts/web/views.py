@@ -10,7 +10,11 @@ from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ImproperlyConfigured
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import (
+    require_http_methods,
+    require_POST,
+    require_safe,
+)
 
 from accounts import selectors, services
 from accounts.exports import audited_download, csv_lines
@@ -24,6 +28,7 @@ from accounts.models import (
     RemoteStatus,
     TrackedAccount,
 )
+from accounts.selectors import plural
 from accounts.web.forms import (
     AccountFilterForm,
     CallPageForm,
@@ -41,6 +46,7 @@ PROBLEM_CSV_FIELDS = ["UserID", "Nick", "FaceUrl", "ErrorCode", "Error"]
 RECENT_JOBS = 8
 MAX_USER_ID = TrackedAccount._meta.get_field("user_id").max_length
 CHART_HEIGHT = 150
+DONE_OUTCOMES = ("imported", "updated")
 
 
 # -- dashboard -----------------------------------------------------------------
@@ -101,8 +107,9 @@ def import_single(request):
         result, problem = _import_now(request, form.cleaned_data)
         if problem:
             form.add_error(None, problem)
-        else:
+        elif result.outcome in DONE_OUTCOMES:
             form = SingleImportForm()  # ready for the next account
+        # A refusal keeps the fields: its sentence says what to change.
     return render(
         request, "accounts/import_single.html", {"form": form, "result": result}
     )
@@ -136,6 +143,7 @@ def account_list(request):
         data = form.cleaned_data
         accounts = selectors.accounts_filtered(
             q=data["q"],
+            nick=data["nick"],
             state=data["state"],
             remote=data["remote"],
             job=data["job"],
@@ -144,6 +152,7 @@ def account_list(request):
         page = selectors.account_page(
             accounts,
             searching=form.searching,
+            by_nick=bool(data["nick"]) and not form.searching,
             after=data["after"] or None,
             before=data["before"] or None,
         )
@@ -152,7 +161,8 @@ def account_list(request):
         "page": page,
         "filters": _filters_query(request.GET, ("after", "before")),
         "filtered": any(
-            request.GET.get(k) for k in ("q", "state", "remote", "source", "job")
+            request.GET.get(k)
+            for k in ("q", "nick", "state", "remote", "source", "job")
         ),
     }
     return render(request, "accounts/account_list.html", context)
@@ -170,11 +180,7 @@ def _filters_query(params, drop):
 @permission_required(VIEW_ACCOUNTS, raise_exception=True)
 def account_detail(request, user_id):
     """One account: what imadmin knows, its job items and the calls that carried it."""
-    if len(user_id) > MAX_USER_ID or "\x00" in user_id:
-        raise Http404("No such account")  # PostgreSQL would refuse a NUL outright
-    account = get_object_or_404(
-        TrackedAccount.objects.select_related("job"), user_id=user_id
-    )
+    account = _account(user_id)
     items = selectors.account_items(account)
     calls = None
     if request.user.has_perm(VIEW_CALLS):
@@ -182,6 +188,59 @@ def account_detail(request, user_id):
         calls = selectors.account_calls(account, job_ids)
     context = {"account": account, "items": items, "calls": calls}
     return render(request, "accounts/account_detail.html", context)
+
+
+def _account(user_id):
+    """The account of ``user_id`` or a 404 (never a 500 for an odd UserID)."""
+    if len(user_id) > MAX_USER_ID or "\x00" in user_id:
+        raise Http404("No such account")  # PostgreSQL would refuse a NUL outright
+    return get_object_or_404(
+        TrackedAccount.objects.select_related("job"), user_id=user_id
+    )
+
+
+ACCOUNT_ACTIONS = {
+    "retry": (services.account_retry, "Importing {} again"),
+    "check": (services.account_check, "Checking {} in IM"),
+    "delete": (services.account_delete, "Deleting {} from IM"),
+}
+
+
+def _account_action(request, user_id, name):
+    """Start the one-account job of ``name``; back to the account with its answer."""
+    account = _account(user_id)
+    start, verb = ACCOUNT_ACTIONS[name]
+    try:
+        job = start(account=account, user=request.user, request=request)
+    except services.NothingToDo as exc:
+        messages.warning(request, str(exc))
+    else:
+        messages.success(request, f"{verb.format(account.user_id)}: job #{job.pk}.")
+    return redirect("web:account_detail", user_id=account.user_id)
+
+
+@require_POST
+@permission_required(RUN_BULK, raise_exception=True)
+def account_retry(request, user_id):
+    """Import the account again now (a job of one, sent within a moment)."""
+    return _account_action(request, user_id, "retry")
+
+
+@require_POST
+@permission_required(RUN_BULK, raise_exception=True)
+def account_check(request, user_id):
+    """Ask IM whether the account is imported (account_check)."""
+    return _account_action(request, user_id, "check")
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@permission_required(RUN_BULK, raise_exception=True)
+def account_delete(request, user_id):
+    """A page that says what deleting does; its confirmed POST deletes from IM."""
+    if request.method == "POST" and request.POST.get("confirm") == "yes":
+        return _account_action(request, user_id, "delete")
+    account = _account(user_id)
+    return render(request, "accounts/account_delete.html", {"account": account})
 
 
 # -- jobs --------------------------------------------------------------------------
@@ -226,8 +285,19 @@ def job_detail(request, pk):
         "calls": calls,
         "calls_form": calls_form,
         "can_retry": job.kind == JobKind.IMPORT and job.failed and job.settled,
+        "upload": selectors.job_upload(job),
+        "resumable": _resumable(request, job),
     }
     return render(request, "accounts/job_detail.html", context)
+
+
+def _resumable(request, job):
+    """How many accounts "import the remaining" would queue (0: no button)."""
+    if not request.user.has_perm(RUN_BULK) or job.kind != JobKind.IMPORT:
+        return 0
+    if job.status not in services.RESUMABLE_STATUSES or not job.settled:
+        return 0
+    return services.job_unfinished_count(job)
 
 
 @require_safe
@@ -242,19 +312,34 @@ def job_progress(request, pk):
 @permission_required(RUN_BULK, raise_exception=True)
 def job_retry(request, pk):
     """Start a new import job with the job's accounts that are still failed."""
+    return _follow_up_job(
+        request, pk, services.job_retry_failed, "Retrying {} of job #{} as job #{}."
+    )
+
+
+@require_POST
+@permission_required(RUN_BULK, raise_exception=True)
+def job_continue(request, pk):
+    """Import what a cancelled or stopped job left unsent, as a new job."""
+    return _follow_up_job(
+        request,
+        pk,
+        services.job_resume_remaining,
+        "Importing the remaining {} of job #{} as job #{}.",
+        noun="account",
+    )
+
+
+def _follow_up_job(request, pk, start, sentence, noun="failed account"):
+    """Start a new job from job ``pk`` with ``start``; show it, or say why not."""
     job = get_object_or_404(ImportJob, pk=pk)
     try:
-        retry = services.job_retry_failed(
-            job=job, user=request.user, source=JobSource.ADMIN, request=request
-        )
+        new = start(job=job, user=request.user, source=JobSource.ADMIN, request=request)
     except services.NothingToDo as exc:
         messages.warning(request, str(exc))
         return redirect("web:job_detail", pk=job.pk)
-    messages.success(
-        request,
-        f"Retrying {retry.total} failed accounts of job #{job.pk} as job #{retry.pk}.",
-    )
-    return redirect("web:job_detail", pk=retry.pk)
+    messages.success(request, sentence.format(plural(new.total, noun), job.pk, new.pk))
+    return redirect("web:job_detail", pk=new.pk)
 
 
 @require_POST

@@ -172,7 +172,9 @@ def test_job_progress_gives_shares_and_the_recent_rate():
         (65.0, 0.0),
     ]
     empty = selectors.job_progress(ImportJob(total=0))
-    assert empty["rate"] is None and empty["percent"] == 100
+    # 0 of 0 is no share at all: not "100.0%".
+    assert empty["rate"] is None and empty["percent"] is None
+    assert empty["percent_text"] == "—"
 
 
 def call(job, accounts, at, error_code=0):

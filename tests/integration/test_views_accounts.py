@@ -107,13 +107,14 @@ def test_it_pages_search_results_by_userid(admin_client):
 
 def test_it_filters_by_state_remote_status_drift_job_and_source(admin_client):
     job = ImportJob.objects.create(source=JobSource.CSV)
-    make(
+    ok = make(
         "ok",
         state=AccountState.IMPORTED,
         remote_status=RemoteStatus.IMPORTED,
         source=JobSource.CSV,
         job=job,
     )
+    JobItem.objects.create(job=job, account=ok, state=ItemState.SUCCEEDED)
     make(
         "drift",
         state=AccountState.IMPORTED,
@@ -228,7 +229,10 @@ def test_it_shows_the_account_with_its_error_drift_items_and_calls(admin_client)
     assert items.index(f"#{later.pk}") < items.index(f"#{earlier.pk}")
     calls = re.search(r'id="account-calls">(.*?)</table>', body, re.S)[1]
     assert calls.count("<tr>") == 3  # the header and the two calls that carried carol
-    assert "0 OK" in calls and "<code>70500</code>" in calls
+    assert '<span class="ok-text">1 OK</span>' in calls
+    assert "<code>70500</code>" in calls
+    # Failed for good in its first job: no retry is promised there.
+    assert "IM internal server error. Its attempts are spent" in items
     assert '<span class="badge item-failed">yes</span>' in calls
 
 

@@ -140,3 +140,18 @@ def test_it_says_a_transient_failure_will_be_retried(support, im_settings, sandb
     assert 'data-outcome="retrying"' in body
     assert "will retry in the background" in body
     assert "IM internal server error" in body
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_keeps_the_fields_after_a_refusal(support, im_settings, sandbox, im_client):
+    post(support, "kept-1")
+    im_client.account_delete(["kept-1"])
+    body = post(support, "kept-1", "Kept <1>", "https://img.example/k.png")
+    body = body.content.decode()
+    assert 'data-outcome="invalid"' in body  # 70399: change the data, then try again
+    assert 'name="user_id" value="kept-1"' in body
+    assert 'value="Kept &lt;1&gt;"' in body
+    assert 'value="https://img.example/k.png"' in body
+    # A success empties the form for the next account.
+    done = post(support, "kept-2", "Two").content.decode()
+    assert 'data-outcome="imported"' in done and 'value="kept-2"' not in done

@@ -353,7 +353,7 @@ def test_it_says_a_job_is_still_reading_its_file(importer):
     )
     text = importer.get(f"/jobs/{job.pk}/").content.decode()
     assert (
-        'Reading team.csv: <span id="job-prepared-rows">4,000</span> rows read' in text
+        "Reading team.csv: 4,000 valid rows read, 4,000 accounts queued so far" in text
     )
 
 

@@ -12,6 +12,7 @@ import pytest
 from django.core.cache import cache
 from django.core.management import call_command
 from django.db import connection
+from django.db.models.functions import Lower
 
 from accounts import selectors
 from accounts.management.commands.seed_accounts import unseed
@@ -73,12 +74,21 @@ def test_it_reads_one_index_range_per_list_page_without_sorting(seeded):
         "account_state_idx": selectors.accounts_filtered(state=AccountState.FAILED),
         "account_remote_idx": selectors.accounts_filtered(remote="drifted"),
         "account_source_idx": selectors.accounts_filtered(source=JobSource.FORM),
-        # The foreign key's own index holds (job_id, rowid) on SQLite: as good.
-        "job_id": selectors.accounts_filtered(job=1),
     }
     for index, accounts in filtered.items():
         plan = accounts.order_by("-id")[:51].explain()
         assert index in plan and "TEMP B-TREE" not in plan, plan
+    # A job's accounts are its items': (job, account) in account order.
+    plan = selectors.accounts_filtered(job=1).order_by("-account_id")[:51].explain()
+    assert "sqlite_autoindex_accounts_jobitem_1" in plan, plan
+    assert "TEMP B-TREE" not in plan, plan
+    # A job's failed accounts: its items' partial index, in account order.
+    job_failed = selectors.accounts_filtered(job=1, state=AccountState.FAILED)
+    plan = job_failed.order_by("-account_id")[:51].explain()
+    assert "item_job_failed_idx" in plan and "TEMP B-TREE" not in plan, plan
+    nick = selectors.accounts_filtered(nick="seed user 1")
+    plan = nick.order_by(Lower("nick"), "id")[:51].explain()
+    assert "account_nick_lower_idx" in plan and "TEMP B-TREE" not in plan, plan
     search = selectors.accounts_filtered(q="perf00").order_by("user_id")[:51].explain()
     assert "sqlite_autoindex_accounts_trackedaccount_1" in search
     assert "TEMP B-TREE" not in search

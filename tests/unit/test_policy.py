@@ -103,3 +103,18 @@ def test_a_signature_error_pauses_and_fails_no_account():
 def test_the_wait_grows_to_its_cap():
     waits = [policy.wait_backoff(n, 120) for n in range(1, 10)]
     assert waits == [1, 2, 4, 8, 16, 32, 64, 120, 120]
+
+
+@pytest.mark.parametrize("code", [-1, -2, -3, -5, 60007, 70169, 70500, 12345])
+def test_a_final_failure_of_a_retried_code_promises_no_retry(code):
+    assert policy.is_retried(code)
+    sentence = policy.failure_sentence(code)
+    assert "will be retried" not in sentence and "before any retry" not in sentence
+    assert sentence.endswith("retry it from its job or its page.")
+    assert ".." not in sentence
+
+
+@pytest.mark.parametrize("code", [70398, 70399, 70402, 60004])
+def test_a_final_failure_of_any_other_code_keeps_its_sentence(code):
+    assert not policy.is_retried(code)
+    assert policy.failure_sentence(code) == errors.describe(code)

@@ -1,6 +1,6 @@
 // Keeps a job page's progress live: polls progress.json about once a second
 // until the job has settled (its counts final), and updates the counts, the
-// bar and the notices (reading, waiting for IM, paused) in place.
+// bar, the phase and the notices (reading, waiting for IM, paused) in place.
 (function () {
   "use strict";
   var root = document.getElementById("job-progress");
@@ -38,8 +38,14 @@
       setText("count-" + name, number(progress[name]));
     });
     setText("download-failed-count", number(progress.failed));
-    setText("job-percent", Number(progress.percent).toFixed(1) + "%");
+    // Every sentence and figure comes formatted from the server, as the
+    // first render has it: the page never says anything else.
+    setText("job-percent", progress.percent_text);
+    setText("remaining-label", progress.remaining_label);
     setText("job-rate", progress.rate === null ? "—" : String(progress.rate));
+    setText("job-eta", progress.eta_text || "—");
+    setText("job-phase", progress.phase_text);
+    document.getElementById("job-phase").setAttribute("data-phase", progress.phase);
     setText("job-started", progress.started_at);
     setText("job-finished", progress.finished_at);
     setText("job-heartbeat", progress.heartbeat_at);
@@ -61,8 +67,8 @@
     }
     show("#job-error", progress.error_code !== null);
     show("#job-paused", progress.paused);
-    setText("job-prepared-rows", number(progress.prepared_rows));
-    show("#job-reading", progress.preparing);
+    setText("job-reading", progress.reading_text);
+    show("#job-reading", Boolean(progress.reading_text));
     if (progress.waiting) {
       setText("job-waiting", capitalised(progress.waiting) +
         ". No account is failed while IM is not answering; the job goes on by itself once it answers.");
