@@ -9,7 +9,7 @@ from django.utils.html import format_html
 from accounts.audit.records import audit_record
 from accounts.audit.selectors import EVENT_FIELDS
 
-from . import services
+from . import queue_admin, services
 from .models import (
     ApiCall,
     AuditAction,
@@ -304,3 +304,6 @@ class AuditEventAdmin(ReadOnlyAdmin):
 
     def get_actions(self, request):
         return {}  # not even delete_selected, whatever the permissions say
+
+
+queue_admin.register_read_only()
