@@ -20,10 +20,21 @@ from .models import (
     JobSource,
     TrackedAccount,
 )
+from .params import MAX_SEARCH_CHARS, id_or_none
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
     """Records of what happened: browsable, never edited by hand."""
+
+    def get_search_results(self, request, queryset, search_term):
+        if len(search_term) > MAX_SEARCH_CHARS:
+            self.message_user(
+                request,
+                f"Search for at most {MAX_SEARCH_CHARS} characters.",
+                messages.WARNING,
+            )
+            return queryset.none(), False
+        return super().get_search_results(request, queryset, search_term)
 
     def has_add_permission(self, request):
         return False
@@ -49,13 +60,12 @@ class RecentJobFilter(admin.SimpleListFilter):
     parameter_name = "job"
 
     def lookups(self, request, model_admin):
-        return [(j.pk, str(j)) for j in ImportJob.objects.order_by("-id")[:15]]
+        # Strings, as a query string gives them: "Show counts" passes these back.
+        return [(str(j.pk), str(j)) for j in ImportJob.objects.order_by("-id")[:15]]
 
     def queryset(self, request, queryset):
-        value = self.value()
-        if value and value.isdigit():
-            return queryset.filter(job_id=int(value))
-        return queryset
+        job_id = id_or_none(self.value())
+        return queryset if job_id is None else queryset.filter(job_id=job_id)
 
 
 def _job_link(job):

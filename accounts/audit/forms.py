@@ -3,6 +3,7 @@
 from django import forms
 
 from accounts.models import AuditAction
+from accounts.params import IdField
 
 
 class AuditFilterForm(forms.Form):
@@ -24,7 +25,7 @@ class AuditFilterForm(forms.Form):
         required=False, label="To", widget=forms.DateInput(attrs={"type": "date"})
     )
     user_id = forms.CharField(required=False, max_length=32, label="UserID")
-    job = forms.IntegerField(required=False, min_value=1, label="Job #")
+    job = IdField(label="Job #")
 
     def clean(self):
         cleaned = super().clean()
