@@ -113,15 +113,24 @@ class TrackedAccountAdmin(BulkJobsAdmin, ReadOnlyAdmin):
         return obj.drifted
 
     def _start(self, request, queryset, kind, verb, *, action, selected=None):
-        selected = queryset.count() if selected is None else selected
-        try:
-            job = services.job_start(
+        return self._run(
+            request,
+            lambda label: services.job_start(
                 kind=kind,
                 accounts=queryset,
                 source=JobSource.ADMIN,
                 user=request.user,
-                label=f"admin action: {verb.lower()} selected accounts",
-            )
+                label=label,
+            ),
+            verb,
+            action=action,
+            selected=queryset.count() if selected is None else selected,
+        )
+
+    def _run(self, request, start, verb, *, action, selected):
+        """``start(label)`` a job, then audit and say what happened."""
+        try:
+            job = start(f"admin action: {verb.lower()} selected accounts")
         except services.NothingToDo as exc:
             _audit_action(request, action, selected, result="nothing_to_do")
             self.message_user(request, str(exc), messages.WARNING)
@@ -159,20 +168,44 @@ class TrackedAccountAdmin(BulkJobsAdmin, ReadOnlyAdmin):
 
     @admin.action(description="Delete from IM…", permissions=["run_bulk_jobs"])
     def delete_from_im(self, request, queryset):
-        if request.POST.get("confirm") == "yes":
-            return self._start(
-                request, queryset, JobKind.DELETE, "Deleting", action="delete_from_im"
+        """After a confirmation page; services.delete_plan says what it takes."""
+        select_across = request.POST.get("select_across") == "1"
+        try:
+            return self._run(
+                request,
+                lambda label: services.accounts_delete_from_im(
+                    accounts=queryset,
+                    source=JobSource.ADMIN,
+                    user=request.user,
+                    label=label,
+                    confirmed=request.POST.get("confirm") == "yes",
+                    typed_count=request.POST.get("typed_count", ""),
+                    select_across=select_across,
+                ),
+                "Deleting",
+                action="delete_from_im",
+                selected=queryset.count(),
             )
+        except services.DeleteRefused as exc:
+            _audit_action(request, "delete_from_im", queryset.count(), result="refused")
+            self.message_user(request, str(exc), messages.ERROR)
+        except services.DeleteNotConfirmed as exc:
+            return self._delete_confirmation(request, queryset, exc, select_across)
+        return None
+
+    def _delete_confirmation(self, request, queryset, refusal, select_across):
         return TemplateResponse(
             request,
             "admin/accounts/delete_from_im_confirm.html",
             {
                 **self.admin_site.each_context(request),
                 "title": "Delete accounts from IM?",
-                "count": queryset.count(),
+                "plan": refusal.plan,
+                "error": refusal.message,
+                "reimport_block": services.REIMPORT_BLOCK,
                 "sample": queryset[:20],
                 "selected": request.POST.getlist(ACTION_CHECKBOX_NAME),
-                "select_across": request.POST.get("select_across", "0"),
+                "select_across": "1" if select_across else "0",
                 "action": "delete_from_im",
                 "opts": self.model._meta,
             },

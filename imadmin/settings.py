@@ -348,6 +348,13 @@ IM_ENGINE = envbool("IM_ENGINE", True)
 PREPARE_SLICE_SECONDS = envint("PREPARE_SLICE_SECONDS", 60)
 CHECK_INTERVAL_MINUTES = envint("CHECK_INTERVAL_MINUTES", 10)
 
+# Deleting from IM cannot be undone: more than this many accounts (or "all
+# that match") asks for their count to be typed; more than the cap is refused
+# unless DELETE_ALLOW_ABOVE_MAX is set.
+DELETE_CONFIRM_COUNT_ABOVE = envint("DELETE_CONFIRM_COUNT_ABOVE", 20)
+DELETE_MAX_ACCOUNTS = envint("DELETE_MAX_ACCOUNTS", 10_000)
+DELETE_ALLOW_ABOVE_MAX = envbool("DELETE_ALLOW_ABOVE_MAX", False)
+
 UPLOAD_MAX_BYTES = envint("UPLOAD_MAX_BYTES", 200 * 1024 * 1024)
 UPLOAD_MAX_ROWS = envint("UPLOAD_MAX_ROWS", 2_000_000)
 UPLOAD_DIR = Path(os.environ.get("UPLOAD_DIR", IMADMIN_VAR_DIR / "uploads"))

@@ -2,13 +2,22 @@
 
 Views, admin actions, commands and tasks call these; none of them writes models
 directly. Services take keyword-only arguments and are named ``<entity>_<action>``.
-This package's modules: ``jobs`` (start, retry, cancel, resume), ``preparing``
+This package's modules: ``jobs`` (start, retry, cancel, resume), ``deleting``
+(the rule of how many accounts one deletion may take), ``preparing``
 (a job filled from a file), ``preparation`` (the chunked writes that do it),
 ``single`` (one account within the request), ``upkeep`` (settling what a crash
 left in doubt), ``owners`` (which process owns a command's job). The names
 below are the public API; import them from here.
 """
 
+from accounts.services.deleting import (
+    REIMPORT_BLOCK,
+    DeleteNotConfirmed,
+    DeletePlan,
+    DeleteRefused,
+    accounts_delete_from_im,
+    delete_plan,
+)
 from accounts.services.jobs import (
     NothingToDo,
     job_cancel,
@@ -35,6 +44,12 @@ from accounts.services.upkeep import (
 )
 
 __all__ = [
+    "REIMPORT_BLOCK",
+    "DeleteNotConfirmed",
+    "DeletePlan",
+    "DeleteRefused",
+    "accounts_delete_from_im",
+    "delete_plan",
     "NothingToDo",
     "SingleImport",
     "account_import_now",
