@@ -14,6 +14,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from accounts.filemodes import private_dir, private_file_create
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Local state of a laptop run: SQLite file, sandbox key and state, uploads.
 IMADMIN_VAR_DIR = Path(os.environ.get("IMADMIN_VAR_DIR", BASE_DIR / "var"))
@@ -65,13 +67,15 @@ def _local_secret(path, nbytes=32):
     if not path.exists():
         import secrets
 
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as fh:
             fh.write(secrets.token_hex(nbytes))
     return path.read_text().strip()
 
 
+# 0700 at each start, which also mends a folder made readable before.
+private_dir(IMADMIN_VAR_DIR)
 DEBUG = envbool("DJANGO_DEBUG", False)
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or _local_secret(
     IMADMIN_VAR_DIR / "django-secret.key"
@@ -142,7 +146,9 @@ def _database():
             f"DATABASE_URL is not a database URL: {exc}"
         ) from None
     if db["ENGINE"] == "django.db.backends.sqlite3":
-        Path(db["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+        # Its folder 0700 and the file 0600 before SQLite makes it 0644.
+        private_dir(Path(db["NAME"]).parent)
+        private_file_create(db["NAME"])
         # Measured (shared/PLATFORM.md): WAL plus IMMEDIATE transactions and a
         # 20 s busy timeout remove "database is locked" between workers.
         db["OPTIONS"] = {
