@@ -238,8 +238,12 @@ AUTHENTICATION_BACKENDS = [
 AXES_ENABLED = envbool("SIGNIN_THROTTLING", True)
 AXES_FAILURE_LIMIT = envint("SIGNIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=envint("SIGNIN_LOCKOUT_MINUTES", 15))
-# Keyed by both, so a stranger cannot lock a colleague out from elsewhere.
+# Keyed by both, so a stranger cannot lock a colleague out from elsewhere...
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# ...until a username's failures from all addresses reach this higher limit
+# (an attacker rotating addresses); the handler adds that second lock-out.
+SIGNIN_USERNAME_FAILURE_LIMIT = envint("SIGNIN_USERNAME_FAILURE_LIMIT", 20)
+AXES_HANDLER = "accounts.security.SignInLockoutHandler"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "audit/locked_out.html"
 # The address the audit history records, so both name the same client.

@@ -28,6 +28,8 @@ EXPECTED = {
     "logout": {"GET": "302 405 405 405", "POST": "302 302 302 302"},
     "password_change": {"GET": "302 200 200 200", "POST": "302 200 200 200"},
     "password_change_done": {"GET": "302 200 200 200", "POST": "302 405 405 405"},
+    # the admin's own password page sends everyone to the throttled one above
+    "admin_password_change": {"GET": "302 302 302 302", "POST": "302 302 302 302"},
     # dashboard
     "web:home": {"GET": "302 200 200 200", "POST": "302 405 405 405"},
     "web:import_single": {"GET": "302 200 200 403", "POST": "302 200 200 403"},
@@ -180,6 +182,7 @@ def test_each_apps_urls_have_their_own_namespace():
         "logout",
         "password_change",
         "password_change_done",
+        "admin_password_change",
     }
     assert reverse("web:home") == "/"
     assert reverse("uploads:new") == "/uploads/new/"
