@@ -70,9 +70,12 @@ def about_user_id(user_id):
     its job, not its accounts: the job's items are the list of UserIDs it
     affected, however many, and the item_account_idx index finds the jobs
     of one UserID. So the entry stays small and the filter still finds it.
+    The job ids are read first: given as values, the two conditions are two
+    index ranges (audit_userid_idx, audit_job_idx); as a subquery, PostgreSQL
+    walked the whole history by id instead (240 ms at 500,000 entries).
     """
-    jobs = JobItem.objects.filter(account__user_id=user_id).values("job_id")
-    return Q(user_id=user_id) | Q(job_id__in=jobs)
+    jobs = JobItem.objects.filter(account__user_id=user_id).values_list("job_id")
+    return Q(user_id=user_id) | Q(job_id__in=sorted({j for (j,) in jobs}))
 
 
 def job_user_ids_sample(job, most=10):
