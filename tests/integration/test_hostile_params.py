@@ -56,7 +56,7 @@ HOSTILE = [
     "True",
 ]
 # The walk of every role (slow) sends HOSTILE; the quick one sends these.
-QUICK = ["²", "9223372036854775808", "-1", "1\x00", "ŝ😀ß", "%_" * 999, "a" * 50_000]
+QUICK = ["²", "9223372036854775808", "1\x00", "%_" * 999, "a" * 50_000]
 # Read by the admin's lists through request.GET.items(), not by name.
 ADMIN_LIST_PARAMS = ("q", "o", "p", "all", "_facets", "e", "_popup", "_to_field")
 ADMIN_PAGE_PARAMS = ("_changelist_filters", "_popup", "_to_field")
