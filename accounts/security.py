@@ -109,6 +109,8 @@ class SignInLockoutHandler(AxesDatabaseHandler):
 
 def guesses_locked(request, username):
     """True while ``username`` is locked out for the request's client (any limit)."""
+    if not settings.AXES_ENABLED:  # SIGNIN_THROTTLING=0
+        return False
     return not AxesProxyHandler.is_allowed(request, {"username": username})
 
 

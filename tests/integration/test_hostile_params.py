@@ -84,7 +84,7 @@ def world():
     Schedule.objects.create(name="s", func="accounts.tasks.maintenance")
     for model, success in ((Success, True), (Failure, False)):
         model.objects.create(
-            id=str(success) * 8,
+            id=("s" if success else "f") * 32,
             name=f"t{success}",
             func="x",
             started=now,

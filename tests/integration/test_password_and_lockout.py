@@ -84,3 +84,11 @@ def test_a_username_is_locked_out_from_every_address_after_the_higher_limit(clie
     locked = entries(AuditAction.LOCKED_OUT)[-1]
     assert locked.details["from"] == "any address"
     assert sign_in(client, "bob", PASSWORD, ip="198.51.100.2").status_code == 302
+
+
+def test_with_throttling_off_guesses_are_only_audited(client, ann, settings):
+    settings.AXES_ENABLED = False
+    statuses = [change(client, f"guess-{n}").status_code for n in range(6)]
+    assert statuses == [200] * 6
+    assert change(client, PASSWORD).status_code == 302
+    assert len(entries(AuditAction.PASSWORD_REFUSED)) == 6

@@ -80,12 +80,13 @@ def test_a_superuser_cannot_resubmit_a_failed_task(boss, failure):
 
 
 def test_a_superuser_cannot_add_or_edit_a_queued_task(boss):
+    # The queue's page exists with the ORM broker only (404 with Redis).
     queued = OrmQ.objects.create(key="imadmin", payload="x", lock=None)
-    assert boss.get(f"{BASE}ormq/add/").status_code == 403
+    assert boss.get(f"{BASE}ormq/add/").status_code in (403, 404)
     changed = boss.post(
         f"{BASE}ormq/{queued.pk}/change/", {"key": "other", "_save": "Save"}
     )
-    assert changed.status_code == 403
+    assert changed.status_code in (403, 404)
     queued.refresh_from_db()
     assert queued.key == "imadmin"
     assert boss.get(f"{BASE}success/add/").status_code == 403
