@@ -7,9 +7,13 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from accounts.audit.records import audit_record
-from accounts.audit.selectors import EVENT_FIELDS
+from accounts.audit.selectors import (
+    EVENT_FIELDS,
+    about_user_id,
+    job_user_ids_sample,
+)
 
-from . import services
+from . import queue_admin, services
 from .models import (
     ApiCall,
     ApiToken,
@@ -21,10 +25,21 @@ from .models import (
     JobSource,
     TrackedAccount,
 )
+from .params import MAX_SEARCH_CHARS, id_or_none
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
     """Records of what happened: browsable, never edited by hand."""
+
+    def get_search_results(self, request, queryset, search_term):
+        if len(search_term) > MAX_SEARCH_CHARS:
+            self.message_user(
+                request,
+                f"Search for at most {MAX_SEARCH_CHARS} characters.",
+                messages.WARNING,
+            )
+            return queryset.none(), False
+        return super().get_search_results(request, queryset, search_term)
 
     def has_add_permission(self, request):
         return False
@@ -50,13 +65,12 @@ class RecentJobFilter(admin.SimpleListFilter):
     parameter_name = "job"
 
     def lookups(self, request, model_admin):
-        return [(j.pk, str(j)) for j in ImportJob.objects.order_by("-id")[:15]]
+        # Strings, as a query string gives them: "Show counts" passes these back.
+        return [(str(j.pk), str(j)) for j in ImportJob.objects.order_by("-id")[:15]]
 
     def queryset(self, request, queryset):
-        value = self.value()
-        if value and value.isdigit():
-            return queryset.filter(job_id=int(value))
-        return queryset
+        job_id = id_or_none(self.value())
+        return queryset if job_id is None else queryset.filter(job_id=job_id)
 
 
 def _job_link(job):
@@ -104,15 +118,24 @@ class TrackedAccountAdmin(BulkJobsAdmin, ReadOnlyAdmin):
         return obj.drifted
 
     def _start(self, request, queryset, kind, verb, *, action, selected=None):
-        selected = queryset.count() if selected is None else selected
-        try:
-            job = services.job_start(
+        return self._run(
+            request,
+            lambda label: services.job_start(
                 kind=kind,
                 accounts=queryset,
                 source=JobSource.ADMIN,
                 user=request.user,
-                label=f"admin action: {verb.lower()} selected accounts",
-            )
+                label=label,
+            ),
+            verb,
+            action=action,
+            selected=queryset.count() if selected is None else selected,
+        )
+
+    def _run(self, request, start, verb, *, action, selected):
+        """``start(label)`` a job, then audit and say what happened."""
+        try:
+            job = start(f"admin action: {verb.lower()} selected accounts")
         except services.NothingToDo as exc:
             _audit_action(request, action, selected, result="nothing_to_do")
             self.message_user(request, str(exc), messages.WARNING)
@@ -150,20 +173,44 @@ class TrackedAccountAdmin(BulkJobsAdmin, ReadOnlyAdmin):
 
     @admin.action(description="Delete from IM…", permissions=["run_bulk_jobs"])
     def delete_from_im(self, request, queryset):
-        if request.POST.get("confirm") == "yes":
-            return self._start(
-                request, queryset, JobKind.DELETE, "Deleting", action="delete_from_im"
+        """After a confirmation page; services.delete_plan says what it takes."""
+        select_across = request.POST.get("select_across") == "1"
+        try:
+            return self._run(
+                request,
+                lambda label: services.accounts_delete_from_im(
+                    accounts=queryset,
+                    source=JobSource.ADMIN,
+                    user=request.user,
+                    label=label,
+                    confirmed=request.POST.get("confirm") == "yes",
+                    typed_count=request.POST.get("typed_count", ""),
+                    select_across=select_across,
+                ),
+                "Deleting",
+                action="delete_from_im",
+                selected=queryset.count(),
             )
+        except services.DeleteRefused as exc:
+            _audit_action(request, "delete_from_im", queryset.count(), result="refused")
+            self.message_user(request, str(exc), messages.ERROR)
+        except services.DeleteNotConfirmed as exc:
+            return self._delete_confirmation(request, queryset, exc, select_across)
+        return None
+
+    def _delete_confirmation(self, request, queryset, refusal, select_across):
         return TemplateResponse(
             request,
             "admin/accounts/delete_from_im_confirm.html",
             {
                 **self.admin_site.each_context(request),
                 "title": "Delete accounts from IM?",
-                "count": queryset.count(),
+                "plan": refusal.plan,
+                "error": refusal.message,
+                "reimport_block": services.REIMPORT_BLOCK,
                 "sample": queryset[:20],
                 "selected": request.POST.getlist(ACTION_CHECKBOX_NAME),
-                "select_across": request.POST.get("select_across", "0"),
+                "select_across": "1" if select_across else "0",
                 "action": "delete_from_im",
                 "opts": self.model._meta,
             },
@@ -171,6 +218,15 @@ class TrackedAccountAdmin(BulkJobsAdmin, ReadOnlyAdmin):
 
 
 def _audit_action(request, action, selected, *, job=None, result="ok"):
+    # The UserIDs are the job's items (the audit filter follows the job);
+    # the entry itself names a few, so it stays small at a million.
+    details = {
+        "action": action,
+        "selected": selected,
+        "queued": job.total if job else 0,
+    }
+    if job:
+        details["user_ids"] = job_user_ids_sample(job)
     audit_record(
         action=AuditAction.ADMIN_ACTION,
         request=request,
@@ -178,11 +234,7 @@ def _audit_action(request, action, selected, *, job=None, result="ok"):
         object_id=job.pk if job else "",
         job_id=job.pk if job else None,
         result=result,
-        details={
-            "action": action,
-            "selected": selected,
-            "queued": job.total if job else 0,
-        },
+        details=details,
     )
 
 
@@ -306,6 +358,14 @@ class AuditEventAdmin(ReadOnlyAdmin):
     def get_actions(self, request):
         return {}  # not even delete_selected, whatever the permissions say
 
+    def get_search_results(self, request, queryset, search_term):
+        """Also the entries of bulk actions whose job held a UserID searched for."""
+        found, duplicates = super().get_search_results(request, queryset, search_term)
+        term = search_term.strip()
+        if term and len(term) <= MAX_SEARCH_CHARS:
+            found = found | queryset.filter(about_user_id(term))
+        return found, duplicates
+
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
@@ -352,3 +412,6 @@ class ApiTokenAdmin(admin.ModelAdmin):
             f"Revoked {len(revoked)} token(s); they are refused from now on.",
             messages.SUCCESS,
         )
+
+
+queue_admin.register_read_only()

@@ -1,6 +1,7 @@
 """The app's configuration: its checks, signals and schedule hook are wired on ready."""
 
 from django.apps import AppConfig
+from django.db.backends.signals import connection_created
 from django.db.models.signals import post_migrate
 
 
@@ -15,9 +16,12 @@ class AccountsConfig(AppConfig):
             checks,  # registers the system checks
             signals,  # audits sign-ins, lock-outs and role changes
         )
+        from .filemodes import on_connection_created
         from .pipeline.worker import start_in_worker
         from .schedules import ensure_schedules
 
         post_migrate.connect(ensure_schedules, sender=self)
+        # SQLite's files 0600 (session keys, password hashes), at each connection.
+        connection_created.connect(on_connection_created, dispatch_uid="imadmin-0600")
         # Each django-q2 worker process runs a send engine beside its tasks.
         post_spawn.connect(start_in_worker, dispatch_uid="imadmin-engine")

@@ -81,10 +81,20 @@ def audit_locked_out(sender, request, username, ip_address, **kwargs):
         result="locked_out",
         details={
             "username": username[:150],
-            "failures": settings.AXES_FAILURE_LIMIT,
+            **_limit(request),
             "minutes": int(settings.AXES_COOLOFF_TIME.total_seconds() // 60),
         },
     )
+
+
+def _limit(request):
+    """The limit that was reached: per address, or the username's from all."""
+    if getattr(request, "imadmin_lockout_scope", "") == "username":
+        return {
+            "failures": settings.SIGNIN_USERNAME_FAILURE_LIMIT,
+            "from": "any address",
+        }
+    return {"failures": settings.AXES_FAILURE_LIMIT}
 
 
 # -- role changes ---------------------------------------------------------------

@@ -14,6 +14,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from accounts.filemodes import private_dir, private_file_create
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Local state of a laptop run: SQLite file, sandbox key and state, uploads.
 IMADMIN_VAR_DIR = Path(os.environ.get("IMADMIN_VAR_DIR", BASE_DIR / "var"))
@@ -65,13 +67,15 @@ def _local_secret(path, nbytes=32):
     if not path.exists():
         import secrets
 
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as fh:
             fh.write(secrets.token_hex(nbytes))
     return path.read_text().strip()
 
 
+# 0700 at each start, which also mends a folder made readable before.
+private_dir(IMADMIN_VAR_DIR)
 DEBUG = envbool("DJANGO_DEBUG", False)
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or _local_secret(
     IMADMIN_VAR_DIR / "django-secret.key"
@@ -102,6 +106,8 @@ MIDDLEWARE = [
     # the switcher sets, else the browser's Accept-Language.
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Over-long or NUL-holding query values get a 400 before any view runs.
+    "accounts.params.QueryStringMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Every view is private unless it says otherwise.
@@ -145,7 +151,9 @@ def _database():
             f"DATABASE_URL is not a database URL: {exc}"
         ) from None
     if db["ENGINE"] == "django.db.backends.sqlite3":
-        Path(db["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+        # Its folder 0700 and the file 0600 before SQLite makes it 0644.
+        private_dir(Path(db["NAME"]).parent)
+        private_file_create(db["NAME"])
         # Measured (shared/PLATFORM.md): WAL plus IMMEDIATE transactions and a
         # 20 s busy timeout remove "database is locked" between workers.
         db["OPTIONS"] = {
@@ -235,8 +243,12 @@ AUTHENTICATION_BACKENDS = [
 AXES_ENABLED = envbool("SIGNIN_THROTTLING", True)
 AXES_FAILURE_LIMIT = envint("SIGNIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=envint("SIGNIN_LOCKOUT_MINUTES", 15))
-# Keyed by both, so a stranger cannot lock a colleague out from elsewhere.
+# Keyed by both, so a stranger cannot lock a colleague out from elsewhere...
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# ...until a username's failures from all addresses reach this higher limit
+# (an attacker rotating addresses); the handler adds that second lock-out.
+SIGNIN_USERNAME_FAILURE_LIMIT = envint("SIGNIN_USERNAME_FAILURE_LIMIT", 20)
+AXES_HANDLER = "accounts.security.SignInLockoutHandler"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "audit/locked_out.html"
 # The address the audit history records, so both name the same client.
@@ -360,6 +372,13 @@ IM_OUTAGE_MAX_WAIT_SECONDS = envint("IM_OUTAGE_MAX_WAIT_SECONDS", 120)
 IM_ENGINE = envbool("IM_ENGINE", True)
 PREPARE_SLICE_SECONDS = envint("PREPARE_SLICE_SECONDS", 60)
 CHECK_INTERVAL_MINUTES = envint("CHECK_INTERVAL_MINUTES", 10)
+
+# Deleting from IM cannot be undone: more than this many accounts (or "all
+# that match") asks for their count to be typed; more than the cap is refused
+# unless DELETE_ALLOW_ABOVE_MAX is set.
+DELETE_CONFIRM_COUNT_ABOVE = envint("DELETE_CONFIRM_COUNT_ABOVE", 20)
+DELETE_MAX_ACCOUNTS = envint("DELETE_MAX_ACCOUNTS", 10_000)
+DELETE_ALLOW_ABOVE_MAX = envbool("DELETE_ALLOW_ABOVE_MAX", False)
 
 UPLOAD_MAX_BYTES = envint("UPLOAD_MAX_BYTES", 200 * 1024 * 1024)
 UPLOAD_MAX_ROWS = envint("UPLOAD_MAX_ROWS", 2_000_000)

@@ -4,11 +4,19 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
+from django.views.generic import RedirectView
 from django.views.i18n import set_language
 
 from accounts.api.urls import urls as api_urls
+from accounts.passwords import ThrottledPasswordChangeForm
 
 urlpatterns = [
+    # One password change page, the throttled one: the admin's has its own form.
+    path(
+        "admin/password_change/",
+        RedirectView.as_view(pattern_name="password_change"),
+        name="admin_password_change",
+    ),
     path("admin/", admin.site.urls),
     # Sign-in, sign-out and password change only: no public password reset,
     # which would mail links from a server that has no mail set up.
@@ -16,7 +24,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "password_change/",
-        auth_views.PasswordChangeView.as_view(),
+        auth_views.PasswordChangeView.as_view(form_class=ThrottledPasswordChangeForm),
         name="password_change",
     ),
     path(

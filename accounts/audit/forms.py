@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from accounts.models import AuditAction
+from accounts.params import IdField
 
 
 class AuditFilterForm(forms.Form):
@@ -32,7 +33,7 @@ class AuditFilterForm(forms.Form):
         widget=forms.DateInput(attrs={"type": "date"}),
     )
     user_id = forms.CharField(required=False, max_length=32, label="UserID")
-    job = forms.IntegerField(required=False, min_value=1, label=_("Job #"))
+    job = IdField(label=_("Job #"))
 
     def clean(self):
         cleaned = super().clean()

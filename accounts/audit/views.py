@@ -14,6 +14,7 @@ from accounts.audit import selectors
 from accounts.audit.forms import AuditFilterForm
 from accounts.exports import FORMATS, audited_download
 from accounts.models import ImportJob
+from accounts.params import id_or_none
 from accounts.selectors import job_counts
 
 VIEW = "accounts.view_auditevent"
@@ -21,8 +22,7 @@ EXPORT = "accounts.export_audit"
 
 
 def _page_param(request, name):
-    value = request.GET.get(name, "")
-    return int(value) if value.isdigit() else None
+    return id_or_none(request.GET.get(name))
 
 
 @require_GET

@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,182 +14,454 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='RateSlot',
+            name="RateSlot",
             fields=[
-                ('api', models.CharField(max_length=32, primary_key=True, serialize=False)),
-                ('next_at', models.FloatField(default=0.0)),
+                (
+                    "api",
+                    models.CharField(max_length=32, primary_key=True, serialize=False),
+                ),
+                ("next_at", models.FloatField(default=0.0)),
             ],
         ),
         migrations.CreateModel(
-            name='ImportJob',
+            name="ImportJob",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('import', 'import'), ('check', 'check'), ('delete', 'delete')], default='import', max_length=10)),
-                ('source', models.CharField(choices=[('form', 'form'), ('csv', 'CSV upload'), ('admin', 'admin action'), ('command', 'command'), ('schedule', 'schedule')], max_length=10)),
-                ('status', models.CharField(choices=[('queued', 'queued'), ('running', 'running'), ('done', 'done'), ('done_with_errors', 'done with errors'), ('stopped', 'stopped'), ('cancelled', 'cancelled')], default='queued', max_length=20)),
-                ('label', models.CharField(blank=True, max_length=255)),
-                ('options', models.JSONField(blank=True, default=dict)),
-                ('total', models.PositiveIntegerField(default=0)),
-                ('succeeded', models.PositiveIntegerField(default=0)),
-                ('failed', models.PositiveIntegerField(default=0)),
-                ('invalid', models.PositiveIntegerField(default=0)),
-                ('cancelled', models.PositiveIntegerField(default=0)),
-                ('error_code', models.IntegerField(blank=True, null=True)),
-                ('error_message', models.CharField(blank=True, max_length=500)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('heartbeat_at', models.DateTimeField(blank=True, null=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("import", "import"),
+                            ("check", "check"),
+                            ("delete", "delete"),
+                        ],
+                        default="import",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("form", "form"),
+                            ("csv", "CSV upload"),
+                            ("admin", "admin action"),
+                            ("command", "command"),
+                            ("schedule", "schedule"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "queued"),
+                            ("running", "running"),
+                            ("done", "done"),
+                            ("done_with_errors", "done with errors"),
+                            ("stopped", "stopped"),
+                            ("cancelled", "cancelled"),
+                        ],
+                        default="queued",
+                        max_length=20,
+                    ),
+                ),
+                ("label", models.CharField(blank=True, max_length=255)),
+                ("options", models.JSONField(blank=True, default=dict)),
+                ("total", models.PositiveIntegerField(default=0)),
+                ("succeeded", models.PositiveIntegerField(default=0)),
+                ("failed", models.PositiveIntegerField(default=0)),
+                ("invalid", models.PositiveIntegerField(default=0)),
+                ("cancelled", models.PositiveIntegerField(default=0)),
+                ("error_code", models.IntegerField(blank=True, null=True)),
+                ("error_message", models.CharField(blank=True, max_length=500)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("heartbeat_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-id'],
-                'permissions': [('run_bulk_jobs', 'Can start bulk jobs, retry and cancel them')],
+                "ordering": ["-id"],
+                "permissions": [
+                    ("run_bulk_jobs", "Can start bulk jobs, retry and cancel them")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ApiCall',
+            name="ApiCall",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('api', models.CharField(max_length=32)),
-                ('account_count', models.PositiveSmallIntegerField()),
-                ('user_ids', models.JSONField(default=list)),
-                ('http_status', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('error_code', models.IntegerField(blank=True, null=True)),
-                ('error_info', models.CharField(blank=True, max_length=500)),
-                ('fail_accounts', models.JSONField(blank=True, default=list)),
-                ('duration_ms', models.FloatField(default=0)),
-                ('attempt', models.PositiveSmallIntegerField(default=1)),
-                ('created_at', models.DateTimeField(db_index=True)),
-                ('job', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='calls', to='accounts.importjob')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("api", models.CharField(max_length=32)),
+                ("account_count", models.PositiveSmallIntegerField()),
+                ("user_ids", models.JSONField(default=list)),
+                (
+                    "http_status",
+                    models.PositiveSmallIntegerField(blank=True, null=True),
+                ),
+                ("error_code", models.IntegerField(blank=True, null=True)),
+                ("error_info", models.CharField(blank=True, max_length=500)),
+                ("fail_accounts", models.JSONField(blank=True, default=list)),
+                ("duration_ms", models.FloatField(default=0)),
+                ("attempt", models.PositiveSmallIntegerField(default=1)),
+                ("created_at", models.DateTimeField(db_index=True)),
+                (
+                    "job",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="calls",
+                        to="accounts.importjob",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-id'],
+                "ordering": ["-id"],
             },
         ),
         migrations.CreateModel(
-            name='TrackedAccount',
+            name="TrackedAccount",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('user_id', models.CharField(max_length=32, unique=True, verbose_name='UserID')),
-                ('nick', models.CharField(blank=True, max_length=500)),
-                ('face_url', models.CharField(blank=True, max_length=500, verbose_name='avatar URL')),
-                ('source', models.CharField(blank=True, choices=[('form', 'form'), ('csv', 'CSV upload'), ('admin', 'admin action'), ('command', 'command'), ('schedule', 'schedule')], max_length=10)),
-                ('state', models.CharField(choices=[('pending', 'pending'), ('queued', 'queued'), ('importing', 'importing'), ('imported', 'imported'), ('failed', 'failed'), ('invalid', 'invalid')], default='pending', max_length=10)),
-                ('last_error_code', models.IntegerField(blank=True, null=True)),
-                ('last_error', models.CharField(blank=True, max_length=500)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('remote_status', models.CharField(blank=True, choices=[('', 'not checked'), ('Imported', 'Imported'), ('NotImported', 'NotImported')], default='', max_length=12)),
-                ('checked_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('imported_at', models.DateTimeField(blank=True, null=True)),
-                ('job', models.ForeignKey(blank=True, help_text='The job that last touched this account.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='accounts.importjob')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "user_id",
+                    models.CharField(max_length=32, unique=True, verbose_name="UserID"),
+                ),
+                ("nick", models.CharField(blank=True, max_length=500)),
+                (
+                    "face_url",
+                    models.CharField(
+                        blank=True, max_length=500, verbose_name="avatar URL"
+                    ),
+                ),
+                (
+                    "source",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("form", "form"),
+                            ("csv", "CSV upload"),
+                            ("admin", "admin action"),
+                            ("command", "command"),
+                            ("schedule", "schedule"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("pending", "pending"),
+                            ("queued", "queued"),
+                            ("importing", "importing"),
+                            ("imported", "imported"),
+                            ("failed", "failed"),
+                            ("invalid", "invalid"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                ("last_error_code", models.IntegerField(blank=True, null=True)),
+                ("last_error", models.CharField(blank=True, max_length=500)),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                (
+                    "remote_status",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("", "not checked"),
+                            ("Imported", "Imported"),
+                            ("NotImported", "NotImported"),
+                        ],
+                        default="",
+                        max_length=12,
+                    ),
+                ),
+                ("checked_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("imported_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "job",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="The job that last touched this account.",
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="accounts.importjob",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-id'],
-                'permissions': [('import_single', 'Can import one account through the form')],
+                "ordering": ["-id"],
+                "permissions": [
+                    ("import_single", "Can import one account through the form")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='JobItem',
+            name="JobItem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('state', models.CharField(choices=[('queued', 'queued'), ('running', 'running'), ('succeeded', 'succeeded'), ('failed', 'failed'), ('invalid', 'invalid'), ('cancelled', 'cancelled')], default='queued', max_length=10)),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('next_attempt_at', models.FloatField(default=0.0)),
-                ('claimed_until', models.FloatField(blank=True, null=True)),
-                ('claim_token', models.CharField(blank=True, max_length=32)),
-                ('solo', models.BooleanField(default=False)),
-                ('needs_check', models.BooleanField(default=False)),
-                ('error_code', models.IntegerField(blank=True, null=True)),
-                ('error_message', models.CharField(blank=True, max_length=500)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('job', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='items', to='accounts.importjob')),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='job_items', to='accounts.trackedaccount')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("queued", "queued"),
+                            ("running", "running"),
+                            ("succeeded", "succeeded"),
+                            ("failed", "failed"),
+                            ("invalid", "invalid"),
+                            ("cancelled", "cancelled"),
+                        ],
+                        default="queued",
+                        max_length=10,
+                    ),
+                ),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                ("next_attempt_at", models.FloatField(default=0.0)),
+                ("claimed_until", models.FloatField(blank=True, null=True)),
+                ("claim_token", models.CharField(blank=True, max_length=32)),
+                ("solo", models.BooleanField(default=False)),
+                ("needs_check", models.BooleanField(default=False)),
+                ("error_code", models.IntegerField(blank=True, null=True)),
+                ("error_message", models.CharField(blank=True, max_length=500)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "job",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="items",
+                        to="accounts.importjob",
+                    ),
+                ),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="job_items",
+                        to="accounts.trackedaccount",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Upload',
+            name="Upload",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('token', models.CharField(max_length=32, unique=True)),
-                ('file_name', models.CharField(max_length=255)),
-                ('size', models.BigIntegerField()),
-                ('sha256', models.CharField(max_length=64)),
-                ('encoding', models.CharField(blank=True, max_length=10)),
-                ('stored_name', models.CharField(blank=True, max_length=64)),
-                ('status', models.CharField(choices=[('previewed', 'previewed'), ('confirmed', 'confirmed'), ('cancelled', 'cancelled'), ('rejected', 'rejected')], default='previewed', max_length=10)),
-                ('summary', models.JSONField(blank=True, default=dict)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('decided_at', models.DateTimeField(blank=True, null=True)),
-                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
-                ('job', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to='accounts.importjob')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("token", models.CharField(max_length=32, unique=True)),
+                ("file_name", models.CharField(max_length=255)),
+                ("size", models.BigIntegerField()),
+                ("sha256", models.CharField(max_length=64)),
+                ("encoding", models.CharField(blank=True, max_length=10)),
+                ("stored_name", models.CharField(blank=True, max_length=64)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("previewed", "previewed"),
+                            ("confirmed", "confirmed"),
+                            ("cancelled", "cancelled"),
+                            ("rejected", "rejected"),
+                        ],
+                        default="previewed",
+                        max_length=10,
+                    ),
+                ),
+                ("summary", models.JSONField(blank=True, default=dict)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("decided_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "job",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to="accounts.importjob",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-id'],
+                "ordering": ["-id"],
             },
         ),
         migrations.CreateModel(
-            name='AuditEvent',
+            name="AuditEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('actor_name', models.CharField(blank=True, max_length=150)),
-                ('ip', models.GenericIPAddressField(blank=True, null=True)),
-                ('action', models.CharField(choices=[('sign_in', 'signed in'), ('sign_in_failed', 'sign-in failed'), ('locked_out', 'locked out'), ('sign_out', 'signed out'), ('single_import', 'single import'), ('csv_uploaded', 'CSV uploaded and previewed'), ('csv_confirmed', 'CSV confirmed'), ('csv_cancelled', 'CSV cancelled'), ('csv_rejected', 'CSV rejected'), ('admin_action', 'admin action'), ('job_retry', 'retry failed'), ('job_cancel', 'job cancelled'), ('job_started', 'job started'), ('job_ended', 'job ended'), ('role_changed', 'role changed'), ('export', 'export')], max_length=20)),
-                ('object_type', models.CharField(blank=True, max_length=20)),
-                ('object_id', models.CharField(blank=True, max_length=64)),
-                ('user_id', models.CharField(blank=True, max_length=32, verbose_name='UserID')),
-                ('job_id', models.BigIntegerField(blank=True, null=True)),
-                ('result', models.CharField(default='ok', max_length=20)),
-                ('details', models.JSONField(blank=True, default=dict)),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("actor_name", models.CharField(blank=True, max_length=150)),
+                ("ip", models.GenericIPAddressField(blank=True, null=True)),
+                (
+                    "action",
+                    models.CharField(
+                        choices=[
+                            ("sign_in", "signed in"),
+                            ("sign_in_failed", "sign-in failed"),
+                            ("locked_out", "locked out"),
+                            ("sign_out", "signed out"),
+                            ("single_import", "single import"),
+                            ("csv_uploaded", "CSV uploaded and previewed"),
+                            ("csv_confirmed", "CSV confirmed"),
+                            ("csv_cancelled", "CSV cancelled"),
+                            ("csv_rejected", "CSV rejected"),
+                            ("admin_action", "admin action"),
+                            ("job_retry", "retry failed"),
+                            ("job_cancel", "job cancelled"),
+                            ("job_started", "job started"),
+                            ("job_ended", "job ended"),
+                            ("role_changed", "role changed"),
+                            ("export", "export"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("object_type", models.CharField(blank=True, max_length=20)),
+                ("object_id", models.CharField(blank=True, max_length=64)),
+                (
+                    "user_id",
+                    models.CharField(blank=True, max_length=32, verbose_name="UserID"),
+                ),
+                ("job_id", models.BigIntegerField(blank=True, null=True)),
+                ("result", models.CharField(default="ok", max_length=20)),
+                ("details", models.JSONField(blank=True, default=dict)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-id'],
-                'permissions': [('export_audit', 'Can export the audit history and records')],
-                'indexes': [models.Index(fields=['action', 'id'], name='audit_action_idx'), models.Index(fields=['actor', 'id'], name='audit_actor_idx'), models.Index(fields=['user_id', 'id'], name='audit_userid_idx'), models.Index(fields=['job_id', 'id'], name='audit_job_idx')],
+                "ordering": ["-id"],
+                "permissions": [
+                    ("export_audit", "Can export the audit history and records")
+                ],
+                "indexes": [
+                    models.Index(fields=["action", "id"], name="audit_action_idx"),
+                    models.Index(fields=["actor", "id"], name="audit_actor_idx"),
+                    models.Index(fields=["user_id", "id"], name="audit_userid_idx"),
+                    models.Index(fields=["job_id", "id"], name="audit_job_idx"),
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='importjob',
-            index=models.Index(fields=['status', 'id'], name='job_status_idx'),
+            model_name="importjob",
+            index=models.Index(fields=["status", "id"], name="job_status_idx"),
         ),
         migrations.AddIndex(
-            model_name='apicall',
-            index=models.Index(fields=['job', 'id'], name='call_job_idx'),
+            model_name="apicall",
+            index=models.Index(fields=["job", "id"], name="call_job_idx"),
         ),
         migrations.AddIndex(
-            model_name='trackedaccount',
-            index=models.Index(fields=['state', 'id'], name='account_state_idx'),
+            model_name="trackedaccount",
+            index=models.Index(fields=["state", "id"], name="account_state_idx"),
         ),
         migrations.AddIndex(
-            model_name='trackedaccount',
-            index=models.Index(fields=['remote_status', 'id'], name='account_remote_idx'),
+            model_name="trackedaccount",
+            index=models.Index(
+                fields=["remote_status", "id"], name="account_remote_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='trackedaccount',
-            index=models.Index(fields=['source', 'id'], name='account_source_idx'),
+            model_name="trackedaccount",
+            index=models.Index(fields=["source", "id"], name="account_source_idx"),
         ),
         migrations.AddIndex(
-            model_name='trackedaccount',
-            index=models.Index(fields=['job', 'id'], name='account_job_idx'),
+            model_name="trackedaccount",
+            index=models.Index(fields=["job", "id"], name="account_job_idx"),
         ),
         migrations.AddIndex(
-            model_name='trackedaccount',
-            index=models.Index(fields=['imported_at'], name='account_imported_at_idx'),
+            model_name="trackedaccount",
+            index=models.Index(fields=["imported_at"], name="account_imported_at_idx"),
         ),
         migrations.AddIndex(
-            model_name='jobitem',
-            index=models.Index(fields=['job', 'state', 'next_attempt_at'], name='item_claim_idx'),
+            model_name="jobitem",
+            index=models.Index(
+                fields=["job", "state", "next_attempt_at"], name="item_claim_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='jobitem',
-            index=models.Index(fields=['account', 'id'], name='item_account_idx'),
+            model_name="jobitem",
+            index=models.Index(fields=["account", "id"], name="item_account_idx"),
         ),
         migrations.AddConstraint(
-            model_name='jobitem',
-            constraint=models.UniqueConstraint(fields=('job', 'account'), name='one_item_per_job'),
+            model_name="jobitem",
+            constraint=models.UniqueConstraint(
+                fields=("job", "account"), name="one_item_per_job"
+            ),
         ),
     ]

@@ -5,87 +5,152 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0004_audit_append_only'),
+        ("accounts", "0004_audit_append_only"),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='jobitem',
-            name='item_claim_idx',
+            model_name="jobitem",
+            name="item_claim_idx",
         ),
         migrations.AddField(
-            model_name='importjob',
-            name='wait_code',
+            model_name="importjob",
+            name="wait_code",
             field=models.IntegerField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='importjob',
-            name='wait_failures',
+            model_name="importjob",
+            name="wait_failures",
             field=models.PositiveIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='importjob',
-            name='wait_reason',
+            model_name="importjob",
+            name="wait_reason",
             field=models.CharField(blank=True, max_length=500),
         ),
         migrations.AddField(
-            model_name='importjob',
-            name='wait_since',
+            model_name="importjob",
+            name="wait_since",
             field=models.FloatField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='importjob',
-            name='wait_until',
+            model_name="importjob",
+            name="wait_until",
             field=models.FloatField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='jobitem',
-            name='line',
+            model_name="jobitem",
+            name="line",
             field=models.PositiveIntegerField(blank=True, null=True),
         ),
         migrations.AlterField(
-            model_name='apicall',
-            name='job',
-            field=models.ForeignKey(blank=True, db_constraint=False, db_index=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='calls', to='accounts.importjob'),
+            model_name="apicall",
+            name="job",
+            field=models.ForeignKey(
+                blank=True,
+                db_constraint=False,
+                db_index=False,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="calls",
+                to="accounts.importjob",
+            ),
         ),
         migrations.AlterField(
-            model_name='auditevent',
-            name='action',
-            field=models.CharField(choices=[('sign_in', 'signed in'), ('sign_in_failed', 'sign-in failed'), ('locked_out', 'locked out'), ('sign_out', 'signed out'), ('single_import', 'single import'), ('csv_uploaded', 'CSV uploaded and previewed'), ('csv_confirmed', 'CSV confirmed'), ('csv_cancelled', 'CSV cancelled'), ('csv_rejected', 'CSV rejected'), ('admin_action', 'admin action'), ('job_retry', 'retry failed'), ('job_cancel', 'job cancelled'), ('job_resume', 'job resumed'), ('job_started', 'job started'), ('job_ended', 'job ended'), ('role_changed', 'role changed'), ('export', 'export')], max_length=20),
+            model_name="auditevent",
+            name="action",
+            field=models.CharField(
+                choices=[
+                    ("sign_in", "signed in"),
+                    ("sign_in_failed", "sign-in failed"),
+                    ("locked_out", "locked out"),
+                    ("sign_out", "signed out"),
+                    ("single_import", "single import"),
+                    ("csv_uploaded", "CSV uploaded and previewed"),
+                    ("csv_confirmed", "CSV confirmed"),
+                    ("csv_cancelled", "CSV cancelled"),
+                    ("csv_rejected", "CSV rejected"),
+                    ("admin_action", "admin action"),
+                    ("job_retry", "retry failed"),
+                    ("job_cancel", "job cancelled"),
+                    ("job_resume", "job resumed"),
+                    ("job_started", "job started"),
+                    ("job_ended", "job ended"),
+                    ("role_changed", "role changed"),
+                    ("export", "export"),
+                ],
+                max_length=20,
+            ),
         ),
         migrations.AlterField(
-            model_name='importjob',
-            name='status',
-            field=models.CharField(choices=[('queued', 'queued'), ('running', 'running'), ('done', 'done'), ('done_with_errors', 'done with errors'), ('paused', 'paused: needs attention'), ('stopped', 'stopped'), ('cancelled', 'cancelled')], default='queued', max_length=20),
+            model_name="importjob",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("queued", "queued"),
+                    ("running", "running"),
+                    ("done", "done"),
+                    ("done_with_errors", "done with errors"),
+                    ("paused", "paused: needs attention"),
+                    ("stopped", "stopped"),
+                    ("cancelled", "cancelled"),
+                ],
+                default="queued",
+                max_length=20,
+            ),
         ),
         migrations.AlterField(
-            model_name='jobitem',
-            name='account',
-            field=models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='job_items', to='accounts.trackedaccount'),
+            model_name="jobitem",
+            name="account",
+            field=models.ForeignKey(
+                db_constraint=False,
+                db_index=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="job_items",
+                to="accounts.trackedaccount",
+            ),
         ),
         migrations.AlterField(
-            model_name='jobitem',
-            name='job',
-            field=models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='items', to='accounts.importjob'),
+            model_name="jobitem",
+            name="job",
+            field=models.ForeignKey(
+                db_constraint=False,
+                db_index=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="items",
+                to="accounts.importjob",
+            ),
         ),
         migrations.AlterField(
-            model_name='trackedaccount',
-            name='job',
-            field=models.ForeignKey(blank=True, db_constraint=False, db_index=False, help_text='The job that last touched this account.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='accounts.importjob'),
+            model_name="trackedaccount",
+            name="job",
+            field=models.ForeignKey(
+                blank=True,
+                db_constraint=False,
+                db_index=False,
+                help_text="The job that last touched this account.",
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="accounts.importjob",
+            ),
         ),
         migrations.AlterField(
-            model_name='trackedaccount',
-            name='user_id',
-            field=models.CharField(max_length=32, verbose_name='UserID'),
+            model_name="trackedaccount",
+            name="user_id",
+            field=models.CharField(max_length=32, verbose_name="UserID"),
         ),
         migrations.AddIndex(
-            model_name='jobitem',
-            index=models.Index(fields=['job', 'state', 'next_attempt_at', 'id'], name='item_claim_idx'),
+            model_name="jobitem",
+            index=models.Index(
+                fields=["job", "state", "next_attempt_at", "id"], name="item_claim_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='trackedaccount',
-            constraint=models.UniqueConstraint(fields=('user_id',), name='account_user_id_uniq'),
+            model_name="trackedaccount",
+            constraint=models.UniqueConstraint(
+                fields=("user_id",), name="account_user_id_uniq"
+            ),
         ),
     ]

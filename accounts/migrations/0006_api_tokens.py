@@ -6,58 +6,149 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0005_engine_v2'),
+        ("accounts", "0005_engine_v2"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='auditevent',
-            name='action',
-            field=models.CharField(choices=[('sign_in', 'signed in'), ('sign_in_failed', 'sign-in failed'), ('locked_out', 'locked out'), ('sign_out', 'signed out'), ('single_import', 'single import'), ('csv_uploaded', 'CSV uploaded and previewed'), ('csv_confirmed', 'CSV confirmed'), ('csv_cancelled', 'CSV cancelled'), ('csv_rejected', 'CSV rejected'), ('admin_action', 'admin action'), ('job_retry', 'retry failed'), ('job_cancel', 'job cancelled'), ('job_resume', 'job resumed'), ('job_started', 'job started'), ('job_ended', 'job ended'), ('role_changed', 'role changed'), ('export', 'export'), ('token_created', 'API token created'), ('token_revoked', 'API token revoked')], max_length=20),
+            model_name="auditevent",
+            name="action",
+            field=models.CharField(
+                choices=[
+                    ("sign_in", "signed in"),
+                    ("sign_in_failed", "sign-in failed"),
+                    ("locked_out", "locked out"),
+                    ("sign_out", "signed out"),
+                    ("single_import", "single import"),
+                    ("csv_uploaded", "CSV uploaded and previewed"),
+                    ("csv_confirmed", "CSV confirmed"),
+                    ("csv_cancelled", "CSV cancelled"),
+                    ("csv_rejected", "CSV rejected"),
+                    ("admin_action", "admin action"),
+                    ("job_retry", "retry failed"),
+                    ("job_cancel", "job cancelled"),
+                    ("job_resume", "job resumed"),
+                    ("job_started", "job started"),
+                    ("job_ended", "job ended"),
+                    ("role_changed", "role changed"),
+                    ("export", "export"),
+                    ("token_created", "API token created"),
+                    ("token_revoked", "API token revoked"),
+                ],
+                max_length=20,
+            ),
         ),
         migrations.AlterField(
-            model_name='importjob',
-            name='source',
-            field=models.CharField(choices=[('form', 'form'), ('csv', 'CSV upload'), ('admin', 'admin action'), ('command', 'command'), ('schedule', 'schedule'), ('api', 'API')], max_length=10),
+            model_name="importjob",
+            name="source",
+            field=models.CharField(
+                choices=[
+                    ("form", "form"),
+                    ("csv", "CSV upload"),
+                    ("admin", "admin action"),
+                    ("command", "command"),
+                    ("schedule", "schedule"),
+                    ("api", "API"),
+                ],
+                max_length=10,
+            ),
         ),
         migrations.AlterField(
-            model_name='trackedaccount',
-            name='source',
-            field=models.CharField(blank=True, choices=[('form', 'form'), ('csv', 'CSV upload'), ('admin', 'admin action'), ('command', 'command'), ('schedule', 'schedule'), ('api', 'API')], max_length=10),
+            model_name="trackedaccount",
+            name="source",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("form", "form"),
+                    ("csv", "CSV upload"),
+                    ("admin", "admin action"),
+                    ("command", "command"),
+                    ("schedule", "schedule"),
+                    ("api", "API"),
+                ],
+                max_length=10,
+            ),
         ),
         migrations.CreateModel(
-            name='ApiToken',
+            name="ApiToken",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('label', models.CharField(blank=True, max_length=100)),
-                ('prefix', models.CharField(max_length=16, unique=True)),
-                ('key_hash', models.CharField(max_length=64, verbose_name='SHA-256 of the token')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('last_used_at', models.DateTimeField(blank=True, null=True)),
-                ('revoked_at', models.DateTimeField(blank=True, null=True)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='api_tokens', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("label", models.CharField(blank=True, max_length=100)),
+                ("prefix", models.CharField(max_length=16, unique=True)),
+                (
+                    "key_hash",
+                    models.CharField(
+                        max_length=64, verbose_name="SHA-256 of the token"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("last_used_at", models.DateTimeField(blank=True, null=True)),
+                ("revoked_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="api_tokens",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'API token',
-                'ordering': ['-id'],
+                "verbose_name": "API token",
+                "ordering": ["-id"],
             },
         ),
         migrations.CreateModel(
-            name='IdempotencyKey',
+            name="IdempotencyKey",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(max_length=255)),
-                ('fingerprint', models.CharField(max_length=64)),
-                ('invalid', models.JSONField(blank=True, default=list)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('job', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.importjob')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("key", models.CharField(max_length=255)),
+                ("fingerprint", models.CharField(max_length=64)),
+                ("invalid", models.JSONField(blank=True, default=list)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "job",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="accounts.importjob",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('user', 'key'), name='one_job_per_key')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("user", "key"), name="one_job_per_key"
+                    )
+                ],
             },
         ),
     ]

@@ -5,22 +5,33 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0006_api_tokens'),
+        ("accounts", "0006_api_tokens"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='jobitem',
-            index=models.Index(condition=models.Q(('state', 'failed')), fields=['job', 'account'], name='item_job_failed_idx'),
+            model_name="jobitem",
+            index=models.Index(
+                condition=models.Q(("state", "failed")),
+                fields=["job", "account"],
+                name="item_job_failed_idx",
+            ),
         ),
         migrations.AddIndex(
-            model_name='jobitem',
-            index=models.Index(condition=models.Q(('state', 'invalid')), fields=['job', 'account'], name='item_job_invalid_idx'),
+            model_name="jobitem",
+            index=models.Index(
+                condition=models.Q(("state", "invalid")),
+                fields=["job", "account"],
+                name="item_job_invalid_idx",
+            ),
         ),
         migrations.AddIndex(
-            model_name='trackedaccount',
-            index=models.Index(django.db.models.functions.text.Lower('nick'), models.F('id'), name='account_nick_lower_idx'),
+            model_name="trackedaccount",
+            index=models.Index(
+                django.db.models.functions.text.Lower("nick"),
+                models.F("id"),
+                name="account_nick_lower_idx",
+            ),
         ),
     ]

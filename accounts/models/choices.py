@@ -79,6 +79,8 @@ class AuditAction(models.TextChoices):
     SIGN_IN_FAILED = "sign_in_failed", "sign-in failed"
     LOCKED_OUT = "locked_out", "locked out"
     SIGN_OUT = "sign_out", "signed out"
+    PASSWORD_CHANGED = "password_changed", "password changed"
+    PASSWORD_REFUSED = "password_refused", "password change refused"
     SINGLE_IMPORT = "single_import", "single import"
     CSV_UPLOADED = "csv_uploaded", "CSV uploaded and previewed"
     CSV_CONFIRMED = "csv_confirmed", "CSV confirmed"

@@ -27,6 +27,8 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connection
 
+from accounts.filemodes import private_file_create, sqlite_files_private
+
 from ..im.client import RATE_LIMITS
 from ..models import RateSlot
 
@@ -213,8 +215,10 @@ class FileSchedule:
     def _conn(self):
         conn = getattr(self._local, "conn", None)
         if conn is None:
+            private_file_create(self._path)  # 0600, as the database beside it
             conn = sqlite3.connect(self._path, timeout=30, isolation_level=None)
             conn.execute("PRAGMA journal_mode=WAL")
+            sqlite_files_private(self._path)
             conn.execute(
                 "CREATE TABLE IF NOT EXISTS slots (api TEXT PRIMARY KEY, next_at REAL)"
             )

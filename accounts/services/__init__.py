@@ -2,9 +2,11 @@
 
 Views, admin actions, commands and tasks call these; none of them writes models
 directly. Services take keyword-only arguments and are named ``<entity>_<action>``.
+
 This package's modules: ``jobs`` (start, retry, cancel, resume, resume what
 a cancelled job left), ``account_actions`` (one account from its page: import
-again, check, delete), ``preparing``
+again, check, delete), ``deleting`` (the rule of how many accounts one deletion
+may take), ``preparing``
 (a job filled from a file), ``preparation`` (the chunked writes that do it),
 ``single`` (one account within the request), ``upkeep`` (settling what a crash
 left in doubt), ``owners`` (which process owns a command's job), ``tokens``
@@ -23,6 +25,14 @@ from accounts.services.api_jobs import (
     job_start_listed,
     job_start_once,
     untracked_user_ids,
+)
+from accounts.services.deleting import (
+    REIMPORT_BLOCK,
+    DeleteNotConfirmed,
+    DeletePlan,
+    DeleteRefused,
+    accounts_delete_from_im,
+    delete_plan,
 )
 from accounts.services.jobs import (
     RESUMABLE_STATUSES,
@@ -72,6 +82,12 @@ __all__ = [
     "job_start_once",
     "untracked_user_ids",
     "RESUMABLE_STATUSES",
+    "REIMPORT_BLOCK",
+    "DeleteNotConfirmed",
+    "DeletePlan",
+    "DeleteRefused",
+    "accounts_delete_from_im",
+    "delete_plan",
     "NothingToDo",
     "SingleImport",
     "account_check",

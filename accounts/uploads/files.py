@@ -8,6 +8,8 @@ from pathlib import Path
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 
+from accounts.filemodes import private_dir
+
 
 class UploadError(ValueError):
     """The upload cannot go on; ``str()`` says why in plain words for the uploader."""
@@ -26,9 +28,7 @@ class FileChanged(Exception):
 
 def upload_dir():
     """The private uploads folder (0700), made if missing."""
-    directory = Path(settings.UPLOAD_DIR)
-    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-    return directory
+    return private_dir(settings.UPLOAD_DIR)
 
 
 def file_path(stored_name):

@@ -4,6 +4,7 @@ from django import forms
 
 from accounts.im.validation import FieldError, clean_face_url, clean_nick, clean_user_id
 from accounts.models import AccountState, JobSource, JobStatus, RemoteStatus
+from accounts.params import BadParameter, IdField, parse_id
 from accounts.selectors import DRIFTED, UNCHECKED
 
 ANY = [("", "any")]
@@ -63,7 +64,7 @@ class AccountFilterForm(forms.Form):
         ],
     )
     source = forms.ChoiceField(choices=ANY + JobSource.choices, required=False)
-    job = forms.IntegerField(required=False, min_value=1, max_value=2**62)
+    job = IdField()
     after = forms.CharField(required=False, max_length=32)
     before = forms.CharField(required=False, max_length=32)
 
@@ -85,12 +86,13 @@ class AccountFilterForm(forms.Form):
 
 
 def _cursor_id(form, name, value):
-    if value.isascii() and value.isdigit() and len(value) < 19:
-        return int(value)
-    form.add_error(
-        name, "This page link is not valid: start again from the first page."
-    )
-    return None
+    try:
+        return parse_id(value)
+    except BadParameter:
+        form.add_error(
+            name, "This page link is not valid: start again from the first page."
+        )
+        return None
 
 
 class JobFilterForm(forms.Form):

@@ -142,6 +142,7 @@ def test_it_records_an_admin_action_with_the_selected_count(client, entries):
     assert response.status_code == 302
     (entry,) = entries(AuditAction.ADMIN_ACTION)
     assert (entry.actor, entry.ip, entry.result) == (importer, "192.0.2.33", "ok")
+    assert sorted(entry.details.pop("user_ids")) == ["admin-0", "admin-1"]
     assert entry.details == {"action": "check_selected", "selected": 2, "queued": 2}
     assert entry.job_id and entry.object_id == str(entry.job_id)
     (started,) = entries(AuditAction.JOB_STARTED)

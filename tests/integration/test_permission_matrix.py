@@ -31,6 +31,8 @@ EXPECTED = {
     "password_change_done": {"GET": "302 200 200 200", "POST": "302 405 405 405"},
     # the language switcher: open to all, as the sign-in page has it
     "set_language": {"GET": "302 302 302 302", "POST": "302 302 302 302"},
+    # the admin's own password page sends everyone to the throttled one above
+    "admin_password_change": {"GET": "302 302 302 302", "POST": "302 302 302 302"},
     # dashboard
     "web:home": {"GET": "302 200 200 200", "POST": "302 405 405 405"},
     "web:import_single": {"GET": "302 200 200 403", "POST": "302 200 200 403"},
@@ -191,6 +193,7 @@ def test_each_apps_urls_have_their_own_namespace():
         "password_change",
         "password_change_done",
         "set_language",
+        "admin_password_change",
     }
     assert reverse("web:home") == "/"
     assert reverse("uploads:new") == "/uploads/new/"
