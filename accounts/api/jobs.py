@@ -114,6 +114,8 @@ def job_create(
         raise ApiError(409, "idempotency_key_reused", str(exc)) from None
     except services.NothingToDo as exc:
         raise ApiError(409, "nothing_to_do", str(exc)) from None
+    except services.DeleteRefused as exc:
+        raise ApiError(403, "delete_refused", str(exc)) from None
     return Status(202, {"job": selectors.job_json(job), "invalid": invalid})
 
 
@@ -174,6 +176,8 @@ def job_retry(request, job_id: int):
         )
     except services.NothingToDo as exc:
         raise ApiError(409, "nothing_to_do", str(exc)) from None
+    except services.DeleteRefused as exc:
+        raise ApiError(403, "delete_refused", str(exc)) from None
     return Status(202, {"retry_of": job.pk, "job": selectors.job_json(retry)})
 
 

@@ -8,6 +8,7 @@ for imports, ``job_start`` for checks and deletes).
 from django.db import IntegrityError, transaction
 
 from accounts.models import IdempotencyKey, JobKind, JobSource, TrackedAccount
+from accounts.services.deleting import DeleteRefused, delete_plan
 from accounts.services.jobs import job_start
 from accounts.services.preparation import accounts_known
 from accounts.services.preparing import accounts_import_rows
@@ -38,13 +39,19 @@ def job_start_listed(*, kind, user_ids, user, label="API request"):
     """A check or delete job of the tracked accounts with these UserIDs.
 
     Accounts in another running job are left out, as everywhere. Raises
-    NothingToDo when none is left.
+    NothingToDo when none is left, DeleteRefused when a deletion is over the
+    cap (the request itself is the confirmation, so no count is typed).
     """
     if kind not in (JobKind.CHECK, JobKind.DELETE):
         raise ValueError(f"not a check or delete: {kind!r}")
+    accounts = TrackedAccount.objects.filter(user_id__in=list(user_ids))
+    if kind == JobKind.DELETE:
+        refused = delete_plan(count=accounts.count()).refused
+        if refused:
+            raise DeleteRefused(refused)
     return job_start(
         kind=kind,
-        accounts=TrackedAccount.objects.filter(user_id__in=list(user_ids)),
+        accounts=accounts,
         source=JobSource.API,
         user=user,
         label=label,

@@ -254,6 +254,22 @@ def test_a_check_or_delete_lists_untracked_userids_as_invalid():
     assert (job.kind, job.total) == (JobKind.DELETE, 2)
 
 
+def test_a_deletion_over_the_cap_is_refused_with_403_and_starts_nothing(settings):
+    settings.DELETE_MAX_ACCOUNTS = 2
+    _, raw = token_for("importer")
+    ids = ["d1", "d2", "d3"]
+    TrackedAccount.objects.bulk_create(
+        [TrackedAccount(user_id=i, state="imported") for i in ids]
+    )
+    response = call(raw, "POST", "/api/v1/jobs", {"kind": "delete", "user_ids": ids})
+    assert response.status_code == 403
+    assert error_of(response)["code"] == "delete_refused"
+    assert "at most 2" in error_of(response)["message"]
+    assert not ImportJob.objects.exists()
+    under = call(raw, "POST", "/api/v1/jobs", {"kind": "delete", "user_ids": ids[:2]})
+    assert under.status_code == 202
+
+
 def test_accounts_busy_in_another_job_make_a_409():
     _, raw = token_for("importer")
     TrackedAccount.objects.create(user_id="busy", state="queued")
