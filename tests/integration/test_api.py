@@ -372,6 +372,9 @@ def test_retry_with_nothing_failed_is_409_and_cancel_is_harmless_twice():
         ("a%b", "a%25b"),
         ("odd?#&=+", "odd%3F%23&=+"),
         ("/lead", "/lead"),
+        # Clients collapse "." and ".." segments, so their slashes go encoded.
+        ("a/b/../c", "a%2Fb%2F..%2Fc"),
+        ("x/./y", "x%2F.%2Fy"),
     ],
 )
 def test_any_valid_userid_reaches_its_account(user_id, path):
