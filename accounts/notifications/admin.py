@@ -16,6 +16,7 @@ from accounts.notifications import services
 class WebhookEndpointForm(forms.ModelForm):
     """The secret is typed, never shown: left empty on a change, it is kept."""
 
+    url = forms.URLField(max_length=500, assume_scheme="https")
     secret = forms.CharField(
         required=False,
         strip=True,
