@@ -7,6 +7,7 @@ README tells a receiver to.
 
 import hashlib
 import hmac
+import json
 import threading
 import time
 from dataclasses import dataclass, field
@@ -56,12 +57,25 @@ class _Peer:
 
 @dataclass
 class Receiver(_Peer):
-    """Answers POSTs with ``statuses`` in turn (then 200), after ``delay`` seconds."""
+    """Answers POSTs with ``statuses`` in turn (then 200), after ``delay`` seconds.
+
+    With ``fail_first``, the first that many deliveries of each job get 500.
+    """
 
     secret: str = ""
     statuses: list = field(default_factory=list)
     delay: float = 0.0
+    fail_first: int = 0
     received: list = field(default_factory=list)
+
+    def _status(self, body):
+        if self.statuses:
+            return self.statuses.pop(0)
+        if self.fail_first:
+            job_id = json.loads(body)["job"]["id"]
+            seen = sum(json.loads(r.body)["job"]["id"] == job_id for r in self.received)
+            return 500 if seen <= self.fail_first else 200
+        return 200
 
     def _handler(self):
         peer = self
@@ -73,7 +87,7 @@ class Receiver(_Peer):
                 headers = dict(self.headers.items())
                 ok = signature_ok(peer.secret, headers, body)
                 peer.received.append(Received(arrived, headers, body, ok))
-                status = peer.statuses.pop(0) if peer.statuses else 200
+                status = peer._status(body)
                 time.sleep(peer.delay)
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
