@@ -55,19 +55,24 @@ def _address(text):
         return None
 
 
+def listed_check(url, allowed_hosts):
+    """``url_check``, and its host must be in ``allowed_hosts``; (host, port)."""
+    host, port = url_check(url)
+    if host.lower() not in {entry.lower() for entry in allowed_hosts}:
+        raise OutboundRefused(
+            f"{host} is not in SCHEDULED_IMPORT_HOSTS, so it may not be fetched."
+        )
+    return host, port
+
+
 def fetch_check(url, allowed_hosts):
     """Check a scheduled import's URL against ``allowed_hosts``; raises OutboundRefused.
 
     Called before the request: the host must be listed, and each address it
     resolves to public or listed (as an address or a network).
     """
-    host, port = url_check(url)
-    listed = {entry.lower() for entry in allowed_hosts}
-    if host.lower() not in listed:
-        raise OutboundRefused(
-            f"{host} is not in SCHEDULED_IMPORT_HOSTS, so it may not be fetched."
-        )
-    networks = [net for entry in listed if (net := _network(entry)) is not None]
+    host, port = listed_check(url, allowed_hosts)
+    networks = [net for entry in allowed_hosts if (net := _network(entry))]
     for address in _resolve(host, port):
         if not address.is_global and not any(address in net for net in networks):
             raise OutboundRefused(

@@ -49,19 +49,22 @@ class WebhookEndpointForm(forms.ModelForm):
         return cleaned
 
 
+# What an attempt shows, under its endpoint and in the list of all of them.
+ATTEMPT_FIELDS = [
+    "event",
+    "attempt",
+    "state",
+    "status_code",
+    "duration_ms",
+    "error",
+    "next_attempt_at",
+    "delivered_at",
+]
+
+
 class DeliveryInline(admin.TabularInline):
     model = WebhookDelivery
-    fields = [
-        "job",
-        "event",
-        "attempt",
-        "state",
-        "status_code",
-        "duration_ms",
-        "error",
-        "next_attempt_at",
-        "delivered_at",
-    ]
+    fields = ["job", *ATTEMPT_FIELDS]
     readonly_fields = fields
     ordering = ["-id"]
     extra = 0
@@ -108,20 +111,7 @@ class RecordAdmin(admin.ModelAdmin):
 
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(RecordAdmin):
-    list_display = [
-        "id",
-        "endpoint",
-        "job_id",
-        "event",
-        "attempt",
-        "state",
-        "status_code",
-        "duration_ms",
-        "error",
-        "next_attempt_at",
-        "delivered_at",
-        "created_at",
-    ]
+    list_display = ["id", "endpoint", "job_id", *ATTEMPT_FIELDS, "created_at"]
     list_filter = ["state", "event", "endpoint"]
     raw_id_fields = ["job"]
     show_full_result_count = False

@@ -15,7 +15,7 @@ import requests
 from django.conf import settings
 from django.core.files import File
 
-from accounts.outbound import OutboundRefused, fetch_check, url_check
+from accounts.outbound import OutboundRefused, fetch_check, listed_check
 from accounts.uploads.files import UploadError
 
 CHUNK_BYTES = 1 << 16
@@ -38,13 +38,9 @@ def source_check(source):
     """
     if is_url(source):
         try:
-            host, _ = url_check(source)
+            listed_check(source, settings.SCHEDULED_IMPORT_HOSTS)
         except OutboundRefused as exc:
             raise SourceError(str(exc)) from None
-        if host.lower() not in {h.lower() for h in settings.SCHEDULED_IMPORT_HOSTS}:
-            raise SourceError(
-                f"{host} is not in SCHEDULED_IMPORT_HOSTS, so it may not be fetched."
-            )
         return
     _path(source)
 

@@ -24,6 +24,7 @@ from accounts.models import (
 from accounts.notifications import services as notifications
 from accounts.scheduled import services as scheduled
 from accounts.selectors import job_wait
+from tests.cluster.test_cluster import wait_until
 from tests.http_peers import Receiver
 from tests.personas import make_user
 
@@ -31,15 +32,6 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.cluster]
 SECRET = "cluster-receiver-secret-0123"
 HANG_SECONDS = 5
 TIMEOUT_SECONDS = 2
-
-
-def wait_until(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def import_job(count, prefix):

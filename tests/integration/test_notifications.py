@@ -320,3 +320,28 @@ def test_the_admin_refuses_a_short_secret_with_a_message(admin_client, notify_se
     assert response.status_code == 200
     assert b"at least 16 characters" in response.content
     assert not WebhookEndpoint.objects.exists()
+
+
+def test_the_admin_lists_every_attempt_email_and_choice(
+    admin_client, notify_settings, sandbox, run_job
+):
+    starter = make_user("lister")
+    starter.email = "lister@example.com"
+    starter.save()
+    with Receiver(secret=SECRET, statuses=[500]) as receiver:
+        endpoint = notifications.webhook_create(url=receiver.url, secret=SECRET)
+        job = settled_job(run_job, user=starter)
+        notifications.job_notify(job_id=job.pk)
+        deliver_all(job)
+    notifications.notification_preference_set(user=starter, email_on_job_end=False)
+    for path in (
+        "/admin/accounts/webhookdelivery/",
+        f"/admin/accounts/webhookendpoint/{endpoint.pk}/change/",
+        "/admin/accounts/jobemail/",
+        "/admin/accounts/notificationpreference/",
+    ):
+        page = admin_client.get(path)
+        assert page.status_code == 200, path
+        assert SECRET.encode() not in page.content
+    attempts = admin_client.get("/admin/accounts/webhookdelivery/").content.decode()
+    assert "answered 500" in attempts and "delivered" in attempts
