@@ -12,7 +12,11 @@ import ipaddress
 import socket
 from urllib.parse import urlsplit
 
+import requests
 from django.conf import settings
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 
 class OutboundRefused(ValueError):
@@ -72,13 +76,23 @@ def fetch_check(url, allowed_hosts):
     resolves to public or listed (as an address or a network).
     """
     host, port = listed_check(url, allowed_hosts)
-    networks = [net for entry in allowed_hosts if (net := _network(entry))]
     for address in _resolve(host, port):
-        if not address.is_global and not any(address in net for net in networks):
-            raise OutboundRefused(
-                f"{host} resolves to {address}, an internal address that "
-                "SCHEDULED_IMPORT_HOSTS does not name."
-            )
+        address_check(host, address, allowed_hosts)
+
+
+def address_check(host, address, allowed_hosts):
+    """Raise OutboundRefused if ``address`` (one of ``host``'s) is internal, unlisted.
+
+    ``fetch_session`` checks it again on each connection's own peer, so a
+    name that resolves elsewhere by then (DNS rebinding) gets no request.
+    """
+    address = ipaddress.ip_address(str(address).split("%")[0])
+    networks = [net for entry in allowed_hosts if (net := _network(entry))]
+    if not address.is_global and not any(address in net for net in networks):
+        raise OutboundRefused(
+            f"{host} resolves to {address}, an internal address that "
+            "SCHEDULED_IMPORT_HOSTS does not name."
+        )
 
 
 def _network(entry):
@@ -93,4 +107,50 @@ def _resolve(host, port):
         found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
         raise OutboundRefused(f"{host} cannot be resolved: {exc.strerror}.") from None
-    return {ipaddress.ip_address(info[4][0].split("%")[0]) for info in found}
+    return {info[4][0] for info in found}
+
+
+def fetch_session(allowed_hosts):
+    """A requests Session whose every connection is checked once it is made.
+
+    The peer address of each new connection must pass ``address_check``
+    before a byte of the request is sent, whatever the name resolved to a
+    moment earlier. It goes direct: proxies from the environment are not
+    used, since the address checked must be the server's own.
+    """
+
+    class Checked:
+        def _new_conn(self):
+            sock = super()._new_conn()
+            try:
+                address_check(self.host, sock.getpeername()[0], allowed_hosts)
+            except OutboundRefused:
+                sock.close()
+                raise
+            return sock
+
+    class Connection(Checked, HTTPConnection):
+        pass
+
+    class SecureConnection(Checked, HTTPSConnection):
+        pass
+
+    class Adapter(HTTPAdapter):
+        def init_poolmanager(self, *args, **kwargs):
+            super().init_poolmanager(*args, **kwargs)
+            self.poolmanager.pool_classes_by_scheme = {
+                "http": type(
+                    "Pool", (HTTPConnectionPool,), {"ConnectionCls": Connection}
+                ),
+                "https": type(
+                    "SecurePool",
+                    (HTTPSConnectionPool,),
+                    {"ConnectionCls": SecureConnection},
+                ),
+            }
+
+    session = requests.Session()
+    session.trust_env = False
+    session.mount("http://", Adapter())
+    session.mount("https://", Adapter())
+    return session

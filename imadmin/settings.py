@@ -380,7 +380,7 @@ API_MAX_BODY_BYTES = envint("API_MAX_BODY_BYTES", 16 * 1024 * 1024)
 # Attempts per webhook delivery, and the wait before the second one (doubled
 # after each failure after that).
 WEBHOOK_MAX_ATTEMPTS = envint("WEBHOOK_MAX_ATTEMPTS", 6)
-WEBHOOK_BACKOFF_SECONDS = envfloat("WEBHOOK_BACKOFF_SECONDS", 10.0)
+WEBHOOK_BACKOFF_SECONDS = envfloat("WEBHOOK_BACKOFF_SECONDS", 30.0)
 WEBHOOK_TIMEOUT_SECONDS = envfloat("WEBHOOK_TIMEOUT_SECONDS", 10.0)
 # Plain http:// is accepted for webhooks and scheduled-import URLs only to a
 # loopback address, and only when this is on (local development and tests).

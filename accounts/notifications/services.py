@@ -45,8 +45,10 @@ EVENTS = {
     JobStatus.CANCELLED: JobEvent.CANCELLED,
 }
 # A retry due this soon is waited for in the task that made the attempt;
-# later ones are sent by the sweep (django-q2 looks at schedules every 30 s).
-INLINE_WAIT_MOST = 20.0
+# later ones are sent by the sweep (django-q2 looks at schedules every 30 s),
+# so a receiver that is down holds a worker's task for little more than its
+# attempts themselves (the uploads' preparations share those workers).
+INLINE_WAIT_MOST = 5.0
 MIN_SECRET_LENGTH = 16
 
 

@@ -15,7 +15,12 @@ import requests
 from django.conf import settings
 from django.core.files import File
 
-from accounts.outbound import OutboundRefused, fetch_check, listed_check
+from accounts.outbound import (
+    OutboundRefused,
+    fetch_check,
+    fetch_session,
+    listed_check,
+)
 from accounts.uploads.files import UploadError
 
 CHUNK_BYTES = 1 << 16
@@ -64,11 +69,12 @@ def source_open(source):
     a download that breaks off midway raises UploadError as its bytes are read.
     """
     if is_url(source):
-        response = _get(source)
-        try:
-            yield _Download(response, _url_name(source))
-        finally:
-            response.close()
+        with fetch_session(settings.SCHEDULED_IMPORT_HOSTS) as session:
+            response = _get(session, source)
+            try:
+                yield _Download(response, _url_name(source))
+            finally:
+                response.close()
         return
     path = _path(source)
     try:
@@ -79,16 +85,18 @@ def source_open(source):
         yield File(handle, name=path.name)
 
 
-def _get(url):
+def _get(session, url):
     try:
         fetch_check(url, settings.SCHEDULED_IMPORT_HOSTS)
     except OutboundRefused as exc:
         raise SourceError(str(exc)) from None
     timeout = settings.SCHEDULED_IMPORT_TIMEOUT_SECONDS
     try:
-        response = requests.get(
+        response = session.get(
             url, stream=True, allow_redirects=False, timeout=(min(timeout, 5), timeout)
         )
+    except OutboundRefused as exc:
+        raise SourceError(str(exc)) from None
     except requests.RequestException as exc:
         raise SourceError(f"{url} could not be fetched: {exc}") from None
     if response.status_code != 200:

@@ -248,3 +248,19 @@ def test_the_admin_saves_through_the_service(admin_client, admin_user, import_se
         {"name": "b", "source": "../x.csv", "frequency": "daily", "active": "on"},
     )
     assert refused.status_code == 200 and "without “..”" in refused.content.decode()
+
+
+def test_each_connection_is_checked_before_a_request_is_sent(import_settings):
+    # As if the listed name had resolved elsewhere by the time of the
+    # connection (DNS rebinding): the peer itself is checked.
+    from accounts.outbound import OutboundRefused, fetch_session
+
+    with FileServer(files={"/u.csv": b"UserID\na\n"}) as files:
+        with fetch_session(["files.example.com"]) as session:
+            with pytest.raises(OutboundRefused, match="internal address"):
+                session.get(files.url + "/u.csv", timeout=5)
+        with fetch_session(["127.0.0.1"]) as session:
+            assert (
+                session.get(files.url + "/u.csv", timeout=5).content == b"UserID\na\n"
+            )
+    assert files.requests == ["/u.csv"]  # only the allowed one reached it
