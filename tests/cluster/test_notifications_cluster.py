@@ -9,6 +9,7 @@ import json
 import time
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 from django_q.models import Schedule
 
@@ -93,6 +94,31 @@ def test_workers_deliver_signed_webhooks_retry_and_never_hold_a_job_up(
         assert job.finished_at.timestamp() - last_answer(job) < 2.0
     first_hang = min(got.at for got in hanging.received)
     assert first_hang >= first.finished_at.timestamp()
+    settled = first.finished_at.timestamp()
+    print(
+        "NOTIFY timing",
+        json.dumps(
+            {
+                "database": connection.vendor,
+                "settled_after_last_answer_s": [
+                    round(j.finished_at.timestamp() - last_answer(j), 3)
+                    for j in (first, second)
+                ],
+                "first_delivery_after_settle_s": round(
+                    min(g.at for g in steady.received) - settled, 3
+                ),
+                "third_attempt_after_settle_s": round(
+                    sorted(
+                        g.at
+                        for g in flaky.received
+                        if json.loads(g.body)["job"]["id"] == first.pk
+                    )[2]
+                    - settled,
+                    3,
+                ),
+            }
+        ),
+    )
     states = {
         receiver.url: list(
             WebhookDelivery.objects.filter(
