@@ -110,6 +110,43 @@ def _resolve(host, port):
     return {info[4][0] for info in found}
 
 
+class _PeerChecked:
+    """Mixed into urllib3's connections: the peer is checked once connected."""
+
+    allowed_hosts = ()
+
+    def _new_conn(self):
+        sock = super()._new_conn()
+        try:
+            address_check(self.host, sock.getpeername()[0], self.allowed_hosts)
+        except OutboundRefused:
+            sock.close()
+            raise
+        return sock
+
+
+def _checked_pool(pool, connection, allowed_hosts):
+    checked = type(
+        f"Checked{connection.__name__}",
+        (_PeerChecked, connection),
+        {"allowed_hosts": tuple(allowed_hosts)},
+    )
+    return type(f"Checked{pool.__name__}", (pool,), {"ConnectionCls": checked})
+
+
+class _CheckedAdapter(HTTPAdapter):
+    def __init__(self, allowed_hosts):
+        self._pools = {
+            "http": _checked_pool(HTTPConnectionPool, HTTPConnection, allowed_hosts),
+            "https": _checked_pool(HTTPSConnectionPool, HTTPSConnection, allowed_hosts),
+        }
+        super().__init__()  # which makes the pool manager
+
+    def init_poolmanager(self, *args, **kwargs):
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = self._pools
+
+
 def fetch_session(allowed_hosts):
     """A requests Session whose every connection is checked once it is made.
 
@@ -118,39 +155,9 @@ def fetch_session(allowed_hosts):
     moment earlier. It goes direct: proxies from the environment are not
     used, since the address checked must be the server's own.
     """
-
-    class Checked:
-        def _new_conn(self):
-            sock = super()._new_conn()
-            try:
-                address_check(self.host, sock.getpeername()[0], allowed_hosts)
-            except OutboundRefused:
-                sock.close()
-                raise
-            return sock
-
-    class Connection(Checked, HTTPConnection):
-        pass
-
-    class SecureConnection(Checked, HTTPSConnection):
-        pass
-
-    class Adapter(HTTPAdapter):
-        def init_poolmanager(self, *args, **kwargs):
-            super().init_poolmanager(*args, **kwargs)
-            self.poolmanager.pool_classes_by_scheme = {
-                "http": type(
-                    "Pool", (HTTPConnectionPool,), {"ConnectionCls": Connection}
-                ),
-                "https": type(
-                    "SecurePool",
-                    (HTTPSConnectionPool,),
-                    {"ConnectionCls": SecureConnection},
-                ),
-            }
-
     session = requests.Session()
     session.trust_env = False
-    session.mount("http://", Adapter())
-    session.mount("https://", Adapter())
+    adapter = _CheckedAdapter(allowed_hosts)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
     return session

@@ -184,6 +184,20 @@ def _attempt(delivery_id):
         pk=delivery_id
     )
     answer = _post(attempt)
+    following = _record(attempt, answer)
+    log.info(
+        "webhook %s of job #%s to %s, attempt %s: %s",
+        attempt.event,
+        attempt.job_id,
+        attempt.endpoint.url,
+        attempt.attempt,
+        answer.error or answer.status_code,
+    )
+    return attempt, following
+
+
+def _record(attempt, answer):
+    """Write what ``attempt`` got; the next attempt, if one follows."""
     following = None
     if answer.ok:
         attempt.state, attempt.delivered_at = DeliveryState.DELIVERED, timezone.now()
@@ -205,15 +219,7 @@ def _attempt(delivery_id):
             "error",
         ]
     )
-    log.info(
-        "webhook %s of job #%s to %s, attempt %s: %s",
-        attempt.event,
-        attempt.job_id,
-        attempt.endpoint.url,
-        attempt.attempt,
-        answer.error or answer.status_code,
-    )
-    return attempt, following
+    return following
 
 
 def _post(attempt):
