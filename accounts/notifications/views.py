@@ -3,6 +3,8 @@
 from django import forms
 from django.contrib import messages
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from accounts.notifications import services
@@ -10,9 +12,9 @@ from accounts.notifications import services
 
 class PreferenceForm(forms.Form):
     email_on_job_end = forms.BooleanField(
-        label="Email me when a job I started ends",
+        label=gettext_lazy("Email me when a job I started ends"),
         required=False,
-        help_text=(
+        help_text=gettext_lazy(
             "Done, done with errors, stopped or cancelled; not for the "
             "single-account form, whose page answers at once."
         ),
@@ -31,7 +33,7 @@ def preferences(request):
                 email_on_job_end=form.cleaned_data["email_on_job_end"],
                 request=request,
             )
-            messages.success(request, "Your notification choice is saved.")
+            messages.success(request, _("Your notification choice is saved."))
             return redirect("notifications:preferences")
     else:
         form = PreferenceForm(initial={"email_on_job_end": current.email_on_job_end})
