@@ -17,7 +17,9 @@ class AccountsConfig(AppConfig):
             signals,  # audits sign-ins, lock-outs and role changes
         )
         from .filemodes import on_connection_created
+        from .notifications import admin as notifications_admin  # noqa: F401
         from .pipeline.worker import start_in_worker
+        from .scheduled import admin as scheduled_admin  # noqa: F401
         from .schedules import ensure_schedules
 
         post_migrate.connect(ensure_schedules, sender=self)

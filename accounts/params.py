@@ -9,6 +9,7 @@ bounded, so a hostile value becomes a clear message, never an exception.
 
 from django import forms
 from django.http import HttpResponseBadRequest
+from django.utils.translation import gettext as _
 
 MAX_ID = 2**63 - 1  # the largest value a BigAutoField column holds
 MAX_ID_DIGITS = len(str(MAX_ID))
@@ -93,7 +94,8 @@ class IdField(forms.CharField):
             return parse_id(value, maximum=self.maximum)
         except BadParameter:
             raise forms.ValidationError(
-                f"Enter a whole number from 1 to {self.maximum}, in the digits 0-9."
+                _("Enter a whole number from 1 to %(maximum)s, in the digits 0-9.")
+                % {"maximum": self.maximum}
             ) from None
 
 

@@ -8,6 +8,8 @@ from django.conf import settings
 
 from accounts import maintenance as upkeep
 from accounts import services
+from accounts.notifications import services as notifications
+from accounts.scheduled import services as scheduled
 from accounts.uploads import services as uploads
 
 from .models import ImportJob
@@ -33,3 +35,24 @@ def maintenance():
     """Scheduled upkeep: resume stalled preparations, reconcile uncertain accounts."""
     resumed, check = upkeep.maintenance()
     return {"resumed": resumed, "check_job": check.pk if check else None}
+
+
+def job_notify(job_id):
+    """A job was settled: queue its webhook deliveries and email its starter."""
+    return notifications.job_notify(job_id=job_id)
+
+
+def webhook_deliver(delivery_id):
+    """Make one webhook attempt (and the retries due within moments of it)."""
+    return notifications.webhook_deliver(delivery_id=delivery_id)
+
+
+def webhook_retries_due():
+    """Scheduled: queue the webhook attempts that are due."""
+    return len(notifications.webhook_retries_due())
+
+
+def scheduled_import_run(scheduled_id):
+    """Scheduled: run one scheduled import; the id of the job it started."""
+    job = scheduled.scheduled_import_run(scheduled_id=scheduled_id)
+    return job.pk if job else None

@@ -395,6 +395,41 @@ API_RATE_WINDOW_SECONDS = envint("API_RATE_WINDOW_SECONDS", 60)
 # fit; DATA_UPLOAD_MAX_MEMORY_SIZE (the pages' limit) does not apply to it.
 API_MAX_BODY_BYTES = envint("API_MAX_BODY_BYTES", 16 * 1024 * 1024)
 
+# --- Notifications of a job's end ---------------------------------------------
+# Attempts per webhook delivery, and the wait before the second one (doubled
+# after each failure after that).
+WEBHOOK_MAX_ATTEMPTS = envint("WEBHOOK_MAX_ATTEMPTS", 6)
+WEBHOOK_BACKOFF_SECONDS = envfloat("WEBHOOK_BACKOFF_SECONDS", 30.0)
+WEBHOOK_TIMEOUT_SECONDS = envfloat("WEBHOOK_TIMEOUT_SECONDS", 10.0)
+# Plain http:// is accepted for webhooks and scheduled-import URLs only to a
+# loopback address, and only when this is on (local development and tests).
+OUTBOUND_HTTP_LOOPBACK = envbool("OUTBOUND_HTTP_LOOPBACK", DEBUG)
+# Django's mail: the console backend (mail printed by the worker) unless an
+# SMTP host is set.
+EMAIL_HOST = os.environ.get("DJANGO_EMAIL_HOST", "")
+EMAIL_BACKEND = os.environ.get("DJANGO_EMAIL_BACKEND") or (
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend"
+)
+EMAIL_PORT = envint("DJANGO_EMAIL_PORT", 25)
+EMAIL_HOST_USER = os.environ.get("DJANGO_EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("DJANGO_EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = envbool("DJANGO_EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = envbool("DJANGO_EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = envint("DJANGO_EMAIL_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "imadmin@localhost")
+
+# --- Scheduled imports --------------------------------------------------------
+# Files a scheduled import may read: this folder and below, nothing else.
+SCHEDULED_IMPORT_DIR = Path(
+    os.environ.get("SCHEDULED_IMPORT_DIR", IMADMIN_VAR_DIR / "imports")
+)
+# Hosts a scheduled import may fetch from; a private, loopback or link-local
+# address is refused unless listed itself (an address or a network).
+SCHEDULED_IMPORT_HOSTS = envlist("SCHEDULED_IMPORT_HOSTS", [])
+SCHEDULED_IMPORT_TIMEOUT_SECONDS = envfloat("SCHEDULED_IMPORT_TIMEOUT_SECONDS", 30.0)
+
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
 LOGGING = {
     "version": 1,

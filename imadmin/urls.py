@@ -36,6 +36,7 @@ urlpatterns = [
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("uploads/", include("accounts.uploads.urls")),
     path("audit/", include("accounts.audit.urls")),
+    path("notifications/", include("accounts.notifications.urls")),
     # The JSON API: Bearer tokens, no session or CSRF (accounts/api).
     path("api/v1/", api_urls),
     path("", include("accounts.web.urls")),

@@ -115,5 +115,7 @@ class Stats:
                     "http_502": counts["http_502"],
                     "late_replies": counts["late_replies"],
                     "fail_accounts": counts["fail_accounts"],
+                    # accounts in the calls' AccountLists (multiaccount_import)
+                    "accounts_received": counts["accounts_received"],
                 }
             return result

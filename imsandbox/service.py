@@ -174,6 +174,7 @@ class Sandbox:
 
     def _multiaccount_import(self, entries, faults):
         api = "multiaccount_import"
+        self.stats.add(api, "accounts_received", len(entries))
         rate = faults.fail_accounts_rate
         failed = [e.user_id for e in entries if self._fault(api, rate, faults)]
         if failed:

@@ -1,8 +1,8 @@
 """Tracked accounts, jobs, their items, API calls, uploads, audit, limiter rows.
 
 One module per model (``accounts``, ``jobs``, ``items``, ``calls``,
-``uploads``, ``audit``, ``tokens``) and ``choices`` for the states they share; import
-them from here.
+``uploads``, ``audit``, ``tokens``, ``notifications``, ``scheduled``) and
+``choices`` for the states they share; import them from here.
 """
 
 from accounts.models.accounts import TrackedAccount
@@ -23,6 +23,15 @@ from accounts.models.choices import (
 )
 from accounts.models.items import JobItem
 from accounts.models.jobs import ImportJob
+from accounts.models.notifications import (
+    DeliveryState,
+    JobEmail,
+    JobEvent,
+    NotificationPreference,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+from accounts.models.scheduled import Frequency, ScheduledImport
 from accounts.models.tokens import ApiToken, IdempotencyKey
 from accounts.models.uploads import Upload
 
@@ -37,16 +46,24 @@ __all__ = [
     "AuditEvent",
     "AuditEventImmutable",
     "AuditEventQuerySet",
+    "DeliveryState",
+    "Frequency",
     "IdempotencyKey",
     "ImportJob",
     "ItemState",
+    "JobEmail",
+    "JobEvent",
     "JobItem",
     "JobKind",
     "JobSource",
     "JobStatus",
+    "NotificationPreference",
     "RateSlot",
     "RemoteStatus",
+    "ScheduledImport",
     "TrackedAccount",
     "Upload",
     "UploadStatus",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

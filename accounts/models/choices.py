@@ -96,3 +96,8 @@ class AuditAction(models.TextChoices):
     EXPORT = "export", "export"
     TOKEN_CREATED = "token_created", "API token created"
     TOKEN_REVOKED = "token_revoked", "API token revoked"
+    WEBHOOK_SAVED = "webhook_saved", "webhook saved"
+    WEBHOOK_DELETED = "webhook_deleted", "webhook deleted"
+    SCHEDULE_SAVED = "schedule_saved", "scheduled import saved"
+    SCHEDULE_DELETED = "schedule_deleted", "scheduled import deleted"
+    NOTIFY_PREFS_SET = "notify_prefs_set", "notification choices set"

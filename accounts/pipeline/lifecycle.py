@@ -8,8 +8,10 @@ is a job *settled*: ``--wait``, the pages and the audit history all use that.
 """
 
 import json
+import logging
 import time
 
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -31,6 +33,7 @@ from ..models import (
 from . import db, sql
 from .policy import wait_backoff
 
+log = logging.getLogger(__name__)
 SWEEP_CHUNK = 5000  # items a transaction: the write lock is held a moment at a time
 
 
@@ -250,8 +253,30 @@ def finish_if_complete(job_id, counts=None):
     else:
         return False  # paused: a person resumes it
     if changed:
-        audit_job_ended(ImportJob.objects.get(pk=job_id))
+        ended(ImportJob.objects.get(pk=job_id))
     return bool(changed)
+
+
+def ended(job):
+    """The job was just settled: its "job ended" entry, then its notifications.
+
+    Call in the transaction that set ``finished_at``. The notifications are
+    queued once it commits, as one broker task: the webhooks and emails are
+    sent by a worker's task, so nothing of them holds up the job or the
+    engine that settled it.
+    """
+    audit_job_ended(job)
+    job_id = job.pk
+
+    def notify():
+        from django_q.tasks import async_task
+
+        try:
+            async_task("accounts.tasks.job_notify", job_id, group="notify")
+        except Exception:  # a broker outage must not fail the engine's write
+            log.warning("could not queue the notifications of job #%s", job_id)
+
+    transaction.on_commit(notify)
 
 
 def settle_if_complete(job_id, counts=None):

@@ -9,7 +9,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from accounts.audit.records import audit_job_ended, audit_job_started
+from accounts.audit.records import audit_job_started
 from accounts.models import (
     ACTIVE_JOB_STATUSES,
     ImportJob,
@@ -101,7 +101,7 @@ def _prepare_finish(job):
             lifecycle.finish_if_complete(job.pk)
             wake()
         else:
-            audit_job_ended(job)
+            lifecycle.ended(job)
 
 
 def job_prepare_stop(*, job, message):

@@ -134,12 +134,13 @@ def _audit(action, upload, user, request, details=None, job_id=None, result="ok"
     )
 
 
-def upload_confirm(*, upload, user, request=None):
+def upload_confirm(*, upload, user, request=None, source=JobSource.CSV):
     """Confirm a previewed upload; return its import job, prepared in the background.
 
     Returns at once: the job is created queued and ``preparing`` (total 0), and
     a task (``upload_prepare``) reads the file into it in short transactions,
-    then starts it. Safe to call again, from any number of requests at once:
+    then starts it; ``source`` is the job's (a scheduled import's run gives
+    its own). Safe to call again, from any number of requests at once:
     the upload is claimed with a conditional update in the transaction that
     creates the job, so one job is created and later calls return it. Raises
     UploadError when the upload has no valid row (it stays previewed), was
@@ -161,7 +162,7 @@ def upload_confirm(*, upload, user, request=None):
         if not claimed:
             return _decided_job(upload)
         job = services.job_prepare_create(
-            source=JobSource.CSV,
+            source=source,
             user=user,
             label=upload.file_name,
             options={"upload": upload.pk},

@@ -116,7 +116,7 @@ def test_it_explains_bad_filters_in_chinese_with_described_fields(client):
     url = "/audit/?job=x&date_from=2026-12-02&date_to=2026-12-01"
     page = chinese_page(client, url, "auditor")
     assert "“起始日期”晚于“截止日期”。" in page
-    assert "任务编号: 输入整数。" in page
+    assert "任务编号: 请输入 1 到 9223372036854775807 之间的整数" in page
     assert 'aria-describedby="id_job_error"' in page
     assert missing_ids(page) == set()
     answer = client.get("/audit/export.csv?job=x", **ZH)

@@ -62,6 +62,8 @@ EXPECTED = {
     "audit:export_json": {"GET": "302 403 403 200", "POST": "302 405 405 405"},
     "audit:job": {"GET": "302 403 403 200", "POST": "302 405 405 405"},
     "audit:job_calls_csv": {"GET": "302 403 403 200", "POST": "302 405 405 405"},
+    # each person's own notification choice (an empty POST turns email off)
+    "notifications:preferences": {"GET": "302 200 200 200", "POST": "302 302 302 302"},
 }
 # The admin: its index and the changelists of this project's records.
 # Support users are not staff: the admin sends them to its sign-in page.
@@ -75,6 +77,10 @@ ADMIN_EXPECTED = {
     "/admin/auth/user/": "302 302 403 200",
     "/admin/auth/group/": "302 302 403 200",
     "/admin/accounts/trackedaccount/add/": "302 302 403 403",
+    # webhooks and scheduled imports: superusers only
+    "/admin/accounts/webhookendpoint/": "302 302 403 403",
+    "/admin/accounts/webhookdelivery/": "302 302 403 403",
+    "/admin/accounts/scheduledimport/": "302 302 403 403",
 }
 
 
@@ -186,7 +192,7 @@ def test_each_persona_gets_the_expected_status_in_the_admin(url, samples):
 def test_each_apps_urls_have_their_own_namespace():
     namespaces = {name.rpartition(":")[0] for name in URLS}
     # Sign-in, password and language pages stay un-namespaced, as Django names them.
-    assert namespaces == {"", "web", "uploads", "audit"}
+    assert namespaces == {"", "web", "uploads", "audit", "notifications"}
     assert {name for name in URLS if ":" not in name} == {
         "login",
         "logout",
@@ -198,6 +204,7 @@ def test_each_apps_urls_have_their_own_namespace():
     assert reverse("web:home") == "/"
     assert reverse("uploads:new") == "/uploads/new/"
     assert reverse("audit:list") == "/audit/"
+    assert reverse("notifications:preferences") == "/notifications/"
 
 
 def test_a_userid_with_a_slash_reaches_its_account(samples, client):

@@ -1,0 +1,1 @@
+"""Telling people and systems that a job ended: signed webhooks and email."""
