@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django_q.tasks import async_task
 
 from accounts import services
 from accounts.audit.records import audit_record
@@ -44,7 +45,17 @@ from accounts.uploads.files import (
     upload_dir,
 )
 from accounts.uploads.preview import COUNTS, preview, upload_invalid_rows
-from accounts.uploads.reader import ENCODINGS, CsvFormatError, open_csv, read_error
+from accounts.uploads.reader import ENCODINGS, CsvFormatError, open_rows, read_error
+from accounts.uploads.sources import is_xlsx
+
+UNDECIDED = (UploadStatus.PREVIEWING, UploadStatus.PREVIEWED)
+NOTHING_TO_SEND = (
+    "Nothing to import: every valid row is already imported with the same "
+    "profile, or busy in another running job."
+)
+# An XLSX reads about this many times slower than a CSV of the same size
+# (docs/BENCHMARKS.md): the size above which a worker previews it is divided by it.
+XLSX_SLOWER = 10
 
 # The uploads API for views, commands and tasks: these services, their errors,
 # the preview's counts and the invalid rows of a previewed file.
@@ -57,18 +68,22 @@ __all__ = [
     "upload_confirm",
     "upload_invalid_rows",
     "upload_prepare",
+    "upload_preview_run",
     "upload_receive",
     "uploads_cleanup",
 ]
 
 
 def upload_receive(*, file, encoding, user, request=None):
-    """Store an uploaded CSV privately and preview it; return the previewed Upload.
+    """Store an uploaded file privately and preview it; return the Upload.
 
-    ``file`` is a Django UploadedFile, ``encoding`` a key of csv_reader.ENCODINGS,
-    ``request`` (optional) gives the audit entry its address. Raises UploadError
-    when the file is too large or unreadable: the file is deleted then, and an
-    Upload with status ``rejected`` records why. Each call makes a new Upload.
+    ``file`` is a Django UploadedFile (a CSV or an XLSX), ``encoding`` a key of
+    reader.ENCODINGS, ``request`` (optional) gives the audit entry its address.
+    A file above ``settings.UPLOAD_PREVIEW_SYNC_BYTES`` (an XLSX above a tenth
+    of it) returns at once, ``previewing``: a task reads it (``upload_preview_run``).
+    Raises UploadError when the file is too large or unreadable: the file is
+    deleted then, and an Upload with status ``rejected`` records why. Each call
+    makes a new Upload.
     """
     if encoding not in ENCODINGS:
         raise UploadError(f"Unknown encoding {encoding!r}.")
@@ -77,12 +92,15 @@ def upload_receive(*, file, encoding, user, request=None):
         created_by=user,
         file_name=(file.name or "upload.csv")[:255],
         size=file.size or 0,
+        encoding=encoding,
     )
     try:
         upload.stored_name, upload.size, upload.sha256 = file_store(file)
     except UploadError as exc:
         _rejected(upload, str(exc), user, request)
         raise
+    if _in_background(upload):
+        return _preview_later(upload)
     try:
         upload.encoding, upload.summary = preview(upload.stored_name, encoding)
         with transaction.atomic():
@@ -96,6 +114,63 @@ def upload_receive(*, file, encoding, user, request=None):
     except BaseException:
         file_delete(upload.stored_name)
         raise
+
+
+def _in_background(upload):
+    limit = settings.UPLOAD_PREVIEW_SYNC_BYTES
+    with file_open(upload.stored_name) as stream:
+        if is_xlsx(stream):
+            limit //= XLSX_SLOWER
+    return upload.size > limit
+
+
+def _preview_later(upload):
+    upload.status = UploadStatus.PREVIEWING
+    upload.summary = {"progress": {"rows": 0, "fraction": 0.0}}
+    with transaction.atomic():
+        upload.save()
+        transaction.on_commit(
+            lambda: async_task(
+                "accounts.tasks.upload_preview",
+                upload.pk,
+                task_name=f"preview-{upload.pk}",
+                group="preview",
+            )
+        )
+    return upload
+
+
+def upload_preview_run(*, upload):
+    """Preview an upload that is ``previewing``; True if this call did.
+
+    Writes its progress (rows read, fraction of the file) to the summary about
+    twice a second, then the summary and ``previewed``, or ``rejected`` with
+    the reason for a file that cannot be read. Returns False, changing
+    nothing, when the upload is no longer previewing (cancelled meanwhile, or
+    a second delivery of the task).
+    """
+    waiting = Upload.objects.filter(pk=upload.pk, status=UploadStatus.PREVIEWING)
+    if not waiting.exists():
+        return False
+
+    def progress(rows, fraction):
+        waiting.update(summary={"progress": {"rows": rows, "fraction": fraction}})
+
+    try:
+        encoding, summary = preview(upload.stored_name, upload.encoding, progress)
+    except (CsvFormatError, OSError) as exc:
+        reason = read_error(exc, "The stored file")
+        _reject(upload, UploadStatus.PREVIEWING, reason, upload.created_by, None)
+        return True
+    with transaction.atomic():
+        done = waiting.update(
+            status=UploadStatus.PREVIEWED, encoding=encoding, summary=summary
+        )
+        if done:
+            upload.refresh_from_db()
+            details = _details(upload)
+            _audit(AuditAction.CSV_UPLOADED, upload, upload.created_by, None, details)
+    return bool(done)
 
 
 def _details(upload):
@@ -148,6 +223,8 @@ def upload_confirm(*, upload, user, request=None):
     if upload.status == UploadStatus.PREVIEWED:
         if not upload.summary.get("valid"):
             raise UploadError("The file has no valid rows: there is nothing to import.")
+        if not upload.summary.get("to_send"):
+            raise UploadError(NOTHING_TO_SEND)
         try:
             file_open(upload.stored_name).close()
         except OSError as exc:
@@ -263,7 +340,7 @@ def _fill(upload, job, seconds):
     """Read the stored file into the job for ``seconds``; True once all is in."""
     with file_open(upload.stored_name) as stream:
         file_verify(stream, upload.sha256)
-        reader = open_csv(
+        reader = open_rows(
             stream,
             encoding=upload.encoding,
             max_rows=settings.UPLOAD_MAX_ROWS,
@@ -308,9 +385,9 @@ def upload_cancel(*, upload, user, request=None, reason="cancelled"):
     cancelled or rejected: a second call is harmless. ``reason`` goes to the
     audit entry.
     """
-    cancelled = Upload.objects.filter(
-        pk=upload.pk, status=UploadStatus.PREVIEWED
-    ).update(status=UploadStatus.CANCELLED, decided_at=timezone.now(), stored_name="")
+    cancelled = Upload.objects.filter(pk=upload.pk, status__in=UNDECIDED).update(
+        status=UploadStatus.CANCELLED, decided_at=timezone.now(), stored_name=""
+    )
     if cancelled:
         file_delete(upload.stored_name)
         details = {"file_name": upload.file_name, "reason": reason}
@@ -330,7 +407,8 @@ def uploads_cleanup(*, older_than=timedelta(hours=24)):
     times, alongside uploads, confirms and cancels.
     """
     cutoff = timezone.now() - older_than
-    stale = Upload.objects.filter(status=UploadStatus.PREVIEWED, created_at__lt=cutoff)
+    # A preview whose worker died stays "previewing": it goes the same way.
+    stale = Upload.objects.filter(status__in=UNDECIDED, created_at__lt=cutoff)
     deleted = sum(
         upload_cancel(upload=upload, user=None, reason="expired")
         for upload in list(stale)
@@ -341,7 +419,7 @@ def uploads_cleanup(*, older_than=timedelta(hours=24)):
         job__options__preparing=True,
     )
     kept = set(
-        Upload.objects.filter(Q(status=UploadStatus.PREVIEWED) | preparing)
+        Upload.objects.filter(Q(status__in=UNDECIDED) | preparing)
         .exclude(stored_name="")
         .values_list("stored_name", flat=True)
     )

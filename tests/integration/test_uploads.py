@@ -104,6 +104,8 @@ def test_it_previews_what_a_mixed_file_holds_and_would_do(admin, known_accounts)
         "valid": 6,
         "invalid": 6,
         "duplicates": 1,
+        "skipped": 0,
+        "headers": 0,
         "new": 2,
         "update": 1,
         "resend": 1,
@@ -197,6 +199,15 @@ def test_it_rejects_a_file_over_the_row_limit(admin, settings, upload_dir):
     with pytest.raises(uploads.UploadError, match="more than 5 rows"):
         receive(admin)
     assert stored_files(upload_dir) == []
+
+
+def test_it_refuses_to_confirm_a_file_with_nothing_to_send(admin, upload_dir):
+    TrackedAccount.objects.create(user_id="same", nick="Same", state="imported")
+    upload = receive(admin, "UserID,Nick\nsame,Same\n")
+    with pytest.raises(uploads.UploadError, match="Nothing to import"):
+        uploads.upload_confirm(upload=upload, user=admin)
+    upload.refresh_from_db()
+    assert upload.status == UploadStatus.PREVIEWED and not ImportJob.objects.exists()
 
 
 def test_it_refuses_to_confirm_a_header_only_file(admin, upload_dir):
@@ -373,8 +384,9 @@ def test_two_confirms_at_once_start_one_job(admin, upload_dir):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_job_with_nothing_to_send_ends_done_once_prepared(admin, upload_dir):
-    TrackedAccount.objects.create(user_id="same", nick="Same", state="imported")
     upload = receive(admin, "UserID,Nick\nsame,Same\n")
+    # Imported elsewhere between the preview and the confirm.
+    TrackedAccount.objects.create(user_id="same", nick="Same", state="imported")
     job = uploads.upload_confirm(upload=upload, user=admin)
     assert uploads.upload_confirm(upload=upload, user=admin) == job
     job = prepare(job)

@@ -4,13 +4,13 @@ import io
 
 import pytest
 
-from accounts.uploads.reader import CsvFormatError, open_csv
+from accounts.uploads.reader import CsvFormatError, open_rows
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02"
 
 
 def read(data, **kwargs):
-    reader = open_csv(io.BytesIO(data), **kwargs)
+    reader = open_rows(io.BytesIO(data), **kwargs)
     return reader, list(reader)
 
 
@@ -47,7 +47,7 @@ def test_it_detects_gb18030_that_starts_after_the_first_8_kib_of_a_file(tmp_path
     path = tmp_path / "late.csv"
     path.write_bytes(f"UserID,Nick\n{ascii_rows}zhang,张三\n".encode("gb18030"))
     with open(path, "rb") as stream:
-        reader = open_csv(stream)
+        reader = open_rows(stream)
         rows = list(reader)
     assert reader.encoding == "gb18030"
     assert (rows[-1].line, rows[-1].nick) == (2002, "张三")
@@ -174,7 +174,7 @@ def test_it_refuses_more_rows_than_allowed_not_counting_blank_lines():
 def test_it_names_the_line_of_an_invalid_utf8_byte_late_in_the_file():
     body = b"".join(b"user%06d,nick\n" % i for i in range(20000))
     data = b"UserID,Nick\n" + body + b"bad,caf\xe9\n" + b"z,1\n"
-    reader = open_csv(io.BytesIO(data), encoding="utf-8")
+    reader = open_rows(io.BytesIO(data), encoding="utf-8")
     read_rows = []
     with pytest.raises(CsvFormatError) as caught:
         for row in reader:
