@@ -1,5 +1,6 @@
 """The upload pages: access, form, preview, confirm, cancel, the invalid rows."""
 
+import io
 import re
 import time
 
@@ -21,6 +22,7 @@ from accounts.models import (
     Upload,
     UploadStatus,
 )
+from accounts.uploads.reader import open_rows
 
 pytestmark = pytest.mark.django_db
 
@@ -380,3 +382,45 @@ def test_it_reads_gb18030_when_chosen(client):
     assert upload.encoding == "gb18030"
     html = client.get(f"/uploads/{upload.token}/").content.decode()
     assert "GB18030" in html
+
+
+def test_a_large_upload_shows_its_progress_until_it_is_read(client, settings):
+    settings.UPLOAD_PREVIEW_SYNC_BYTES = 100
+    upload = uploaded(client)
+    html = client.get(f"/uploads/{upload.token}/").content.decode()
+    assert 'id="preview-progress"' in html and 'id="upload-counts"' not in html
+    assert f'data-progress-url="/uploads/{upload.token}/progress.json"' in html
+    progress = client.get(f"/uploads/{upload.token}/progress.json").json()
+    assert progress == {
+        "status": "previewing",
+        "previewing": True,
+        "rows": 0,
+        "fraction": 0.0,
+    }
+    tasks.upload_preview(upload.pk)
+    progress = client.get(f"/uploads/{upload.token}/progress.json").json()
+    assert (progress["previewing"], progress["rows"]) == (False, 5)
+    html = client.get(f"/uploads/{upload.token}/").content.decode()
+    assert 'id="upload-counts"' in html and 'id="valid-rows"' in html
+
+
+def test_the_templates_download_as_csv_and_xlsx(client):
+    response = client.get("/uploads/template.csv")
+    assert (
+        b"".join(response.streaming_content).decode() == "\ufeffUserID,Nick,FaceUrl\r\n"
+    )
+    response = client.get("/uploads/template.xlsx")
+    assert response["Content-Disposition"].endswith('"accounts-template.xlsx"')
+    reader = open_rows(io.BytesIO(response.content))
+    assert list(reader.columns) == ["user_id", "nick", "face_url"]
+
+
+def test_the_uploads_list_links_each_upload_to_its_job(client, owner):
+    owner.user_permissions.add(Permission.objects.get(codename="view_importjob"))
+    upload = uploaded(client)
+    client.post(f"/uploads/{upload.token}/confirm/")
+    job = ImportJob.objects.get()
+    html = client.get("/uploads/").content.decode()
+    assert f'href="/uploads/{upload.token}/"' in html
+    assert f'href="/jobs/{job.pk}/">#{job.pk}</a>' in html
+    assert '<td class="num" data-count="invalid">3</td>' in html

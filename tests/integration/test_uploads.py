@@ -1,6 +1,7 @@
 """The upload service: store, preview, confirm once, cancel, clean up, audit."""
 
 import hashlib
+import io
 import os
 import stat
 import threading
@@ -532,3 +533,74 @@ def test_the_preview_and_the_import_agree_on_every_kind_of_row(admin, upload_dir
     renamed = TrackedAccount.objects.get(user_id="failed-renamed")
     assert renamed.nick == "b"
     assert TrackedAccount.objects.get(user_id="kept").nick == "Kept"
+
+
+# -- large files: previewed by a task, with progress ------------------------------
+
+
+def big_csv(rows=5_000):
+    return "UserID,Nick\n" + "".join(f"big{i:06d},Nick {i}\n" for i in range(rows))
+
+
+def test_a_large_file_returns_at_once_and_the_task_previews_it(
+    admin, settings, upload_dir, django_capture_on_commit_callbacks
+):
+    settings.UPLOAD_PREVIEW_SYNC_BYTES = 10_000
+    with django_capture_on_commit_callbacks() as queued:
+        upload = receive(admin, big_csv())
+    assert upload.status == UploadStatus.PREVIEWING and len(queued) == 1
+    assert upload.summary == {"progress": {"rows": 0, "fraction": 0.0}}
+    assert actions() == []  # the entry waits for the counts
+    tasks.upload_preview(upload.pk)  # what the worker runs
+    upload.refresh_from_db()
+    assert upload.status == UploadStatus.PREVIEWED
+    assert (upload.summary["valid"], upload.summary["new"]) == (5_000, 5_000)
+    assert actions() == ["csv_uploaded"]
+    assert uploads.upload_preview_run(upload=upload) is False  # a second delivery
+
+
+def test_the_preview_reports_its_progress_as_it_reads(admin, monkeypatch, upload_dir):
+    from accounts.uploads import preview as preview_module
+
+    monkeypatch.setattr(preview_module, "PROGRESS_EVERY_ROWS", 500)
+    monkeypatch.setattr(preview_module, "PROGRESS_SECONDS", 0)
+    upload = receive(admin, big_csv())
+    seen = []
+    preview_module.preview(upload.stored_name, "auto", lambda *p: seen.append(p))
+    assert [rows for rows, _ in seen] == list(range(500, 5_001, 500))
+    fractions = [fraction for _, fraction in seen]
+    assert fractions == sorted(fractions) and 0 < fractions[-1] <= 1
+
+
+def test_a_large_unreadable_file_is_rejected_by_the_task(admin, settings, upload_dir):
+    settings.UPLOAD_PREVIEW_SYNC_BYTES = 10_000
+    upload = receive(admin, big_csv() + 'bad,"unclosed\n')
+    tasks.upload_preview(upload.pk)
+    upload.refresh_from_db()
+    assert upload.status == UploadStatus.REJECTED
+    assert "is not valid CSV" in upload.summary["error"]
+    assert stored_files(upload_dir) == []
+    assert actions() == ["csv_rejected"]
+
+
+def test_an_upload_cancelled_while_read_stays_cancelled(admin, settings, upload_dir):
+    settings.UPLOAD_PREVIEW_SYNC_BYTES = 10_000
+    upload = receive(admin, big_csv())
+    assert uploads.upload_cancel(upload=upload, user=admin)
+    assert stored_files(upload_dir) == []
+    tasks.upload_preview(upload.pk)
+    upload.refresh_from_db()
+    assert upload.status == UploadStatus.CANCELLED
+
+
+def test_an_xlsx_goes_to_the_worker_at_a_tenth_of_the_size(admin, settings):
+    from accounts.uploads.xlsx_writer import xlsx_write
+
+    book = io.BytesIO()
+    xlsx_write(book, [("UserID",), *((f"x{i:05d}",) for i in range(3_000))])
+    settings.UPLOAD_PREVIEW_SYNC_BYTES = len(book.getvalue()) * 5
+    upload = receive(admin, book.getvalue(), name="people.xlsx")
+    assert upload.status == UploadStatus.PREVIEWING
+    tasks.upload_preview(upload.pk)
+    upload.refresh_from_db()
+    assert (upload.encoding, upload.summary["valid"]) == ("xlsx", 3_000)

@@ -1,4 +1,4 @@
-"""``manage.py import_accounts FILE``: an import job from a CSV or XLSX, or a dry run."""
+"""``manage.py import_accounts FILE``: a job from a CSV or an XLSX, or a dry run."""
 
 import hashlib
 import json
