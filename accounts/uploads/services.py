@@ -2,7 +2,7 @@
 
 The file is kept under ``settings.UPLOAD_DIR`` (mode 0600 in a 0700 directory,
 never under a URL) from the upload until its job is prepared, or it is
-cancelled, rejected or expired, and read again with ``csv_reader`` at each
+cancelled, rejected or expired, and read again with ``reader.open_rows`` at each
 step, so memory stays bounded whatever its size. State changes are conditional
 updates of ``Upload.status``: two confirms of one upload start one job.
 
