@@ -1,10 +1,11 @@
-"""CSV uploads: receive a file, preview it, then confirm it into one import job.
+"""Uploads: receive a CSV or XLSX file, preview it, then confirm it into one job.
 
 The file is kept under ``settings.UPLOAD_DIR`` (mode 0600 in a 0700 directory,
 never under a URL) from the upload until its job is prepared, or it is
-cancelled, rejected or expired, and read again with ``reader.open_rows`` at each
-step, so memory stays bounded whatever its size. State changes are conditional
-updates of ``Upload.status``: two confirms of one upload start one job.
+cancelled, rejected or expired, and read again with ``reader.open_rows`` at
+each step (a CSV streamed, an XLSX sheet held while it is read). State changes
+are conditional updates of ``Upload.status``: two confirms of one upload start
+one job.
 
 Confirming returns at once with a job that is ``preparing``; a task
 (``upload_prepare``) reads the file into it chunk by chunk, each chunk its own
