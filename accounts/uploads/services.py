@@ -262,6 +262,8 @@ def _decided_job(upload):
         return upload.job
     if upload.status == UploadStatus.REJECTED:
         raise UploadError(f"This upload was rejected: {upload.summary.get('error')}")
+    if upload.status == UploadStatus.PREVIEWING:
+        raise UploadError("The file is still being read; confirm it once it is.")
     raise UploadError("This upload was cancelled; upload the file again.")
 
 

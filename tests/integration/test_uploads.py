@@ -551,6 +551,8 @@ def test_a_large_file_returns_at_once_and_the_task_previews_it(
     assert upload.status == UploadStatus.PREVIEWING and len(queued) == 1
     assert upload.summary == {"progress": {"rows": 0, "fraction": 0.0}}
     assert actions() == []  # the entry waits for the counts
+    with pytest.raises(uploads.UploadError, match="still being read"):
+        uploads.upload_confirm(upload=upload, user=admin)
     tasks.upload_preview(upload.pk)  # what the worker runs
     upload.refresh_from_db()
     assert upload.status == UploadStatus.PREVIEWED
