@@ -92,7 +92,10 @@ class Row:
 
 
 def clip(text):
-    """``text`` cut to SHOWN_CHARS for a page (a cell may hold 64 KiB)."""
+    """``text`` for a page and the stored summary: cut to SHOWN_CHARS (a cell may
+    hold 64 KiB), control characters shown as U+FFFD (PostgreSQL's JSON cannot
+    hold a NUL, and a page should not carry one)."""
+    text = CONTROL.sub("\ufffd", text)
     return text if len(text) <= SHOWN_CHARS else text[: SHOWN_CHARS - 1] + "…"
 
 

@@ -199,6 +199,7 @@ def test_a_control_character_past_the_first_mib_refuses_its_row(
     assert content.index(b"\x00") > 1 << 20
     done = upload(client, content)
     errors = {r["user_id"]: r["error"] for r in done.summary["invalid_sample"]}
+    assert done.summary["invalid_sample"][0]["nick"] == "Nul\ufffdNick"
     assert errors == {
         "late": "Column 2 holds a control character (U+0000); remove it, then "
         "upload the file again.",
