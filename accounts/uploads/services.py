@@ -102,8 +102,12 @@ def upload_receive(*, file, encoding, user, request=None):
         raise
     if _in_background(upload):
         return _preview_later(upload)
+    return _preview_now(upload, user, request)
+
+
+def _preview_now(upload, user, request):
     try:
-        upload.encoding, upload.summary = preview(upload.stored_name, encoding)
+        upload.encoding, upload.summary = preview(upload.stored_name, upload.encoding)
         with transaction.atomic():
             upload.save()
             _audit(AuditAction.CSV_UPLOADED, upload, user, request, _details(upload))
@@ -218,20 +222,12 @@ def upload_confirm(*, upload, user, request=None):
     then starts it. Safe to call again, from any number of requests at once:
     the upload is claimed with a conditional update in the transaction that
     creates the job, so one job is created and later calls return it. Raises
-    UploadError when the upload has no valid row (it stays previewed), was
-    cancelled or rejected, or its file is gone (it is rejected then).
+    UploadError when the upload has no valid row or nothing to send (it stays
+    previewed), is still being read, was cancelled or rejected, or its file is
+    gone (it is rejected then).
     """
     if upload.status == UploadStatus.PREVIEWED:
-        if not upload.summary.get("valid"):
-            raise UploadError("The file has no valid rows: there is nothing to import.")
-        if not upload.summary.get("to_send"):
-            raise UploadError(NOTHING_TO_SEND)
-        try:
-            file_open(upload.stored_name).close()
-        except OSError as exc:
-            reason = exc.strerror
-            _reject_at_confirm(upload, reason, user, request)
-            raise UploadError(f"The file can no longer be read: {reason}") from None
+        _check_confirmable(upload, user, request)
     with transaction.atomic():
         claimed = Upload.objects.filter(
             pk=upload.pk, status=UploadStatus.PREVIEWED
@@ -250,6 +246,20 @@ def upload_confirm(*, upload, user, request=None):
         services.job_prepare_enqueue(job_id=job.pk)
     upload.refresh_from_db()
     return job
+
+
+def _check_confirmable(upload, user, request):
+    """Raise UploadError unless the previewed ``upload`` has rows to send and a file."""
+    if not upload.summary.get("valid"):
+        raise UploadError("The file has no valid rows: there is nothing to import.")
+    if not upload.summary.get("to_send"):
+        raise UploadError(NOTHING_TO_SEND)
+    try:
+        file_open(upload.stored_name).close()
+    except OSError as exc:
+        reason = exc.strerror
+        _reject_at_confirm(upload, reason, user, request)
+        raise UploadError(f"The file can no longer be read: {reason}") from None
 
 
 def _counts(summary):
