@@ -135,15 +135,17 @@ def upload_preview(request, token):
     summary = upload.summary
     own = _own_uploads(request.user).filter(pk=upload.pk).exists()
     previewed = upload.status == UploadStatus.PREVIEWED
-    undecided = previewed or upload.status == UploadStatus.PREVIEWING
+    previewing = upload.status == UploadStatus.PREVIEWING
+    undecided = previewed or previewing
     context = {
         "upload": upload,
         "job": upload.job,
         "summary": summary,
-        "read_as": READ_AS.get(upload.encoding, upload.encoding),
+        # Known once read: a file still read by a worker holds the choice ("auto").
+        "read_as": "" if previewing else READ_AS.get(upload.encoding, upload.encoding),
         "delimiter": DELIMITERS.get(summary.get("delimiter"), ""),
         "columns": [COLUMN_NAMES[c] for c in summary.get("columns", [])],
-        "previewing": upload.status == UploadStatus.PREVIEWING,
+        "previewing": previewing,
         "previewed": previewed,
         "can_act": undecided and own and request.user.has_perm(PERMISSION),
         "can_confirm": previewed and summary.get("to_send", 0) > 0,
