@@ -8,6 +8,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.http import StreamingHttpResponse
 
 from accounts.audit.records import audit_record
+from accounts.cells import formula_guard
 from accounts.models import AuditAction
 
 ACCOUNT_FIELDS = [
@@ -25,16 +26,18 @@ ACCOUNT_FIELDS = [
     "imported_at",
     "checked_at",
 ]
-# A spreadsheet runs a cell starting with one of these as a formula.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 def safe_cell(value):
-    """``value`` for a CSV cell, with a leading quote if a spreadsheet would run it."""
+    """``value`` for a CSV cell, guarded against spreadsheet formulas.
+
+    The guard (``accounts.cells``) is undone by the upload reader, so a file
+    written here re-imports the exact values it holds.
+    """
     if value is None:
         return ""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
+    if isinstance(value, str):
+        return formula_guard(value)
     return value
 
 

@@ -12,7 +12,7 @@ from accounts.notifications import services as notifications
 from accounts.scheduled import services as scheduled
 from accounts.uploads import services as uploads
 
-from .models import ImportJob
+from .models import ImportJob, Upload
 from .pipeline.engine import wake_local
 
 
@@ -29,6 +29,13 @@ def job_prepare(job_id):
     job = ImportJob.objects.filter(pk=job_id).first()
     if job and uploads.upload_prepare(job=job, seconds=settings.PREPARE_SLICE_SECONDS):
         services.job_prepare_enqueue(job_id=job_id)
+
+
+def upload_preview(upload_id):
+    """Preview a large upload in the background; its page shows the progress."""
+    upload = Upload.objects.filter(pk=upload_id).first()
+    if upload:
+        uploads.upload_preview_run(upload=upload)
 
 
 def maintenance():

@@ -382,6 +382,9 @@ DELETE_ALLOW_ABOVE_MAX = envbool("DELETE_ALLOW_ABOVE_MAX", False)
 
 UPLOAD_MAX_BYTES = envint("UPLOAD_MAX_BYTES", 200 * 1024 * 1024)
 UPLOAD_MAX_ROWS = envint("UPLOAD_MAX_ROWS", 2_000_000)
+# Larger CSV files (and XLSX files above a tenth of it: they read about ten
+# times slower) are previewed by a worker while the page shows its progress.
+UPLOAD_PREVIEW_SYNC_BYTES = envint("UPLOAD_PREVIEW_SYNC_BYTES", 4 * 1024 * 1024)
 UPLOAD_DIR = Path(os.environ.get("UPLOAD_DIR", IMADMIN_VAR_DIR / "uploads"))
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

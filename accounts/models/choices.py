@@ -68,6 +68,7 @@ OPEN_ITEM_STATES = (ItemState.QUEUED, ItemState.RUNNING)
 
 
 class UploadStatus(models.TextChoices):
+    PREVIEWING = "previewing", "being read"  # a large file, read by a worker
     PREVIEWED = "previewed", "previewed"
     CONFIRMED = "confirmed", "confirmed"
     CANCELLED = "cancelled", "cancelled"

@@ -145,10 +145,13 @@ def _run(source, owner):
     file is not kept.
     """
     with source_open(source) as file:
-        upload = uploads.upload_receive(file=file, encoding="auto", user=owner)
+        # A run is a worker task already: it previews any size itself.
+        upload = uploads.upload_receive(
+            file=file, encoding="auto", user=owner, background=False
+        )
     try:
         return uploads.upload_confirm(
-            upload=upload, user=owner, source=JobSource.SCHEDULE
+            upload=upload, user=owner, source=JobSource.SCHEDULE, keep_empty=True
         )
     except uploads.UploadError as exc:
         uploads.upload_cancel(upload=upload, user=owner, reason=str(exc))

@@ -1,4 +1,4 @@
-"""The CSV upload form: a file and the encoding to read it with."""
+"""The upload form (a file and the encoding to read it with); the list's cursors."""
 
 from django import forms
 
@@ -6,14 +6,23 @@ from accounts.uploads.reader import ENCODINGS
 
 
 class UploadForm(forms.Form):
-    """A CSV file and how to read it (auto-detected UTF-8/GB18030 by default)."""
+    """A CSV or XLSX file and how to read a CSV (UTF-8/GB18030 detected by default)."""
 
     file = forms.FileField(
-        label="CSV file",
-        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
+        label="CSV or XLSX file",
+        widget=forms.ClearableFileInput(
+            attrs={"accept": ".csv,text/csv,.xlsx,.tsv,.txt"}
+        ),
     )
     encoding = forms.ChoiceField(
         choices=list(ENCODINGS.items()),
         initial="auto",
-        help_text="Detect reads UTF-8 (with or without BOM) and GB18030.",
+        help_text="For a CSV: Detect reads UTF-8 (with or without BOM) and GB18030.",
     )
+
+
+class UploadListForm(forms.Form):
+    """The uploads list's cursors (an upload's id, newest first)."""
+
+    after = forms.IntegerField(required=False, min_value=1)
+    before = forms.IntegerField(required=False, min_value=1)

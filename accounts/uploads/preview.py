@@ -1,5 +1,13 @@
-"""An upload's preview: one pass over the file, counting what an import would do."""
+"""An upload's preview: one pass over the file, counting what an import would do.
 
+The page, the background preview task and ``import_accounts --dry-run`` all
+count with ``preview_stream``: one rule in one place. The summary it returns
+stays small whatever the file (samples of at most 20 invalid and 10 valid rows,
+at most 20 unknown column names, each value cut to 80 characters).
+"""
+
+import os
+import time
 from collections import Counter
 
 from django.conf import settings
@@ -8,63 +16,113 @@ from accounts.models import UploadStatus
 from accounts.services.preparation import CHUNK, accounts_known
 from accounts.services.rows import row_outcome
 from accounts.uploads.files import NO_FILE, UploadError, file_open
-from accounts.uploads.reader import open_csv
+from accounts.uploads.reader import DUPLICATE, HEADER, SKIPPED, clip, open_rows
 
 PREVIEW_INVALID_ROWS = 20
-SHOWN_CHARS = 80  # of a UserID or nickname in the preview: a cell may be 64 KiB
-DUPLICATE_PREFIX = "Duplicate of line"  # csv_reader's wording
+PREVIEW_VALID_ROWS = 10
+PROGRESS_EVERY_ROWS = 10_000
+PROGRESS_SECONDS = 0.5
 # What the preview counts: rows read, and what an import of the valid ones would do.
 COUNTS = (
     "rows",
     "valid",
     "invalid",
     "duplicates",
+    "skipped",
+    "headers",
     "new",
     "update",
     "resend",
     "unchanged",
     "busy",
 )
+PROBLEM_COUNTS = {DUPLICATE: "duplicates", SKIPPED: "skipped", HEADER: "headers"}
 
 
-def preview(stored_name, encoding):
-    """One pass over the file: (detected encoding, summary). Raises CsvFormatError."""
-    counts, sample, chunk = Counter({name: 0 for name in COUNTS}), [], []
+def preview(stored_name, encoding, on_progress=None):
+    """One pass over a stored upload: (encoding read, summary). Raises CsvFormatError.
+
+    ``on_progress(rows, fraction)`` is called about twice a second while it reads.
+    """
     with file_open(stored_name) as stream:
-        reader = open_csv(stream, encoding=encoding, max_rows=settings.UPLOAD_MAX_ROWS)
-        for row in reader:
-            counts["rows"] += 1
-            if row.error:
-                counts["invalid"] += 1
-                counts["duplicates"] += row.error.startswith(DUPLICATE_PREFIX)
-                if len(sample) < PREVIEW_INVALID_ROWS:
-                    sample.append(_shown(row))
-                continue
-            counts["valid"] += 1
-            chunk.append(row)
-            if len(chunk) == CHUNK:
-                _classify(chunk, counts)
-                chunk = []
-        _classify(chunk, counts)
+        return preview_stream(stream, encoding, on_progress)
+
+
+def preview_stream(stream, encoding, on_progress=None):
+    """One pass over a seekable binary ``stream``: (encoding read, summary).
+
+    Read-only: looks accounts up, changes nothing. Raises CsvFormatError.
+    """
+    counts = Counter({name: 0 for name in COUNTS})
+    invalid, valid, chunk = [], [], []
+    progress = _Progress(stream, on_progress)
+    reader = open_rows(stream, encoding=encoding, max_rows=settings.UPLOAD_MAX_ROWS)
+    for row in reader:
+        counts["rows"] += 1
+        if counts["rows"] % PROGRESS_EVERY_ROWS == 0:
+            progress.tell(counts["rows"])
+        if row.error:
+            counts["invalid"] += 1
+            if kind := PROBLEM_COUNTS.get(row.problem):
+                counts[kind] += 1
+            if len(invalid) < PREVIEW_INVALID_ROWS:
+                invalid.append({**_shown(row), "error": row.error})
+            continue
+        counts["valid"] += 1
+        if len(valid) < PREVIEW_VALID_ROWS:
+            valid.append({**_shown(row), "face_url": clip(row.face_url)})
+        chunk.append(row)
+        if len(chunk) == CHUNK:
+            _classify(chunk, counts)
+            chunk = []
+    _classify(chunk, counts)
+    return reader.encoding, _summary(counts, reader, invalid, valid)
+
+
+def _summary(counts, reader, invalid, valid):
     summary = dict(counts)
     summary["to_send"] = counts["new"] + counts["update"] + counts["resend"]
-    summary["columns"] = sorted(reader.columns, key=reader.columns.get)
+    summary["columns"] = [
+        name
+        for name in sorted(reader.columns, key=reader.columns.get)
+        if name != "skip"
+    ]
+    summary["skip_column"] = "skip" in reader.columns
     summary["unknown_columns"] = reader.unknown_columns
-    summary["invalid_sample"] = sample
-    return reader.encoding, summary
+    summary["unknown_count"] = reader.unknown_count
+    summary["kind"] = reader.kind
+    summary["delimiter"] = reader.delimiter
+    summary["invalid_sample"] = invalid
+    summary["valid_sample"] = valid
+    return summary
+
+
+class _Progress:
+    """Calls ``on_progress(rows, fraction)`` at most every PROGRESS_SECONDS."""
+
+    def __init__(self, stream, on_progress):
+        self._stream, self._callback = stream, on_progress
+        self._size = _size(stream) if on_progress else 0
+        self._next = 0.0
+
+    def tell(self, rows):
+        if self._callback is None or time.monotonic() < self._next:
+            return
+        self._next = time.monotonic() + PROGRESS_SECONDS
+        # The position of the underlying file: what the reader has taken in.
+        fraction = min(self._stream.tell() / self._size, 1.0) if self._size else 0.0
+        self._callback(rows, fraction)
+
+
+def _size(stream):
+    try:
+        return os.fstat(stream.fileno()).st_size
+    except (AttributeError, OSError, ValueError):
+        return 0
 
 
 def _shown(row):
-    return {
-        "line": row.line,
-        "user_id": _clip(row.user_id),
-        "nick": _clip(row.nick),
-        "error": row.error,
-    }
-
-
-def _clip(text):
-    return text if len(text) <= SHOWN_CHARS else text[: SHOWN_CHARS - 1] + "…"
+    return {"line": row.line, "user_id": clip(row.user_id), "nick": clip(row.nick)}
 
 
 def _classify(rows, counts):
@@ -97,13 +155,13 @@ def upload_invalid_rows(*, upload):
 
 
 class InvalidRows:
-    """Iterate for the csv_reader Rows with an error; ``close()`` the file after."""
+    """Iterate for the reader's Rows with an error; ``close()`` the file after."""
 
     def __init__(self, stream, encoding):
         self._stream = stream
         try:
             # The preview read this file already: it opens and reads the same way.
-            self._reader = open_csv(
+            self._reader = open_rows(
                 stream, encoding=encoding, max_rows=settings.UPLOAD_MAX_ROWS
             )
         except BaseException:

@@ -1,10 +1,11 @@
-"""CSV uploads: receive a file, preview it, then confirm it into one import job.
+"""Uploads: receive a CSV or XLSX file, preview it, then confirm it into one job.
 
 The file is kept under ``settings.UPLOAD_DIR`` (mode 0600 in a 0700 directory,
 never under a URL) from the upload until its job is prepared, or it is
-cancelled, rejected or expired, and read again with ``csv_reader`` at each
-step, so memory stays bounded whatever its size. State changes are conditional
-updates of ``Upload.status``: two confirms of one upload start one job.
+cancelled, rejected or expired, and read again with ``reader.open_rows`` at
+each step (a CSV streamed, an XLSX sheet held while it is read). State changes
+are conditional updates of ``Upload.status``: two confirms of one upload start
+one job.
 
 Confirming returns at once with a job that is ``preparing``; a task
 (``upload_prepare``) reads the file into it chunk by chunk, each chunk its own
@@ -18,6 +19,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django_q.tasks import async_task
 
 from accounts import services
 from accounts.audit.records import audit_record
@@ -44,7 +46,17 @@ from accounts.uploads.files import (
     upload_dir,
 )
 from accounts.uploads.preview import COUNTS, preview, upload_invalid_rows
-from accounts.uploads.reader import ENCODINGS, CsvFormatError, open_csv, read_error
+from accounts.uploads.reader import ENCODINGS, CsvFormatError, open_rows, read_error
+from accounts.uploads.sources import is_xlsx
+
+UNDECIDED = (UploadStatus.PREVIEWING, UploadStatus.PREVIEWED)
+NOTHING_TO_SEND = (
+    "Nothing to import: every valid row is already imported with the same "
+    "profile, or busy in another running job."
+)
+# An XLSX reads about this many times slower than a CSV of the same size
+# (docs/BENCHMARKS.md): the size above which a worker previews it is divided by it.
+XLSX_SLOWER = 10
 
 # The uploads API for views, commands and tasks: these services, their errors,
 # the preview's counts and the invalid rows of a previewed file.
@@ -57,18 +69,23 @@ __all__ = [
     "upload_confirm",
     "upload_invalid_rows",
     "upload_prepare",
+    "upload_preview_run",
     "upload_receive",
     "uploads_cleanup",
 ]
 
 
-def upload_receive(*, file, encoding, user, request=None):
-    """Store an uploaded CSV privately and preview it; return the previewed Upload.
+def upload_receive(*, file, encoding, user, request=None, background=True):
+    """Store an uploaded file privately and preview it; return the Upload.
 
-    ``file`` is a Django UploadedFile, ``encoding`` a key of csv_reader.ENCODINGS,
-    ``request`` (optional) gives the audit entry its address. Raises UploadError
-    when the file is too large or unreadable: the file is deleted then, and an
-    Upload with status ``rejected`` records why. Each call makes a new Upload.
+    ``file`` is a Django UploadedFile (a CSV or an XLSX), ``encoding`` a key of
+    reader.ENCODINGS, ``request`` (optional) gives the audit entry its address.
+    A file above ``settings.UPLOAD_PREVIEW_SYNC_BYTES`` (an XLSX above a tenth
+    of it) returns at once, ``previewing``: a task reads it (``upload_preview_run``),
+    unless ``background`` is False (a caller that is a worker task already).
+    Raises UploadError when the file is too large or unreadable: the file is
+    deleted then, and an Upload with status ``rejected`` records why. Each call
+    makes a new Upload.
     """
     if encoding not in ENCODINGS:
         raise UploadError(f"Unknown encoding {encoding!r}.")
@@ -77,14 +94,21 @@ def upload_receive(*, file, encoding, user, request=None):
         created_by=user,
         file_name=(file.name or "upload.csv")[:255],
         size=file.size or 0,
+        encoding=encoding,
     )
     try:
         upload.stored_name, upload.size, upload.sha256 = file_store(file)
     except UploadError as exc:
         _rejected(upload, str(exc), user, request)
         raise
+    if background and _in_background(upload):
+        return _preview_later(upload)
+    return _preview_now(upload, user, request)
+
+
+def _preview_now(upload, user, request):
     try:
-        upload.encoding, upload.summary = preview(upload.stored_name, encoding)
+        upload.encoding, upload.summary = preview(upload.stored_name, upload.encoding)
         with transaction.atomic():
             upload.save()
             _audit(AuditAction.CSV_UPLOADED, upload, user, request, _details(upload))
@@ -96,6 +120,63 @@ def upload_receive(*, file, encoding, user, request=None):
     except BaseException:
         file_delete(upload.stored_name)
         raise
+
+
+def _in_background(upload):
+    limit = settings.UPLOAD_PREVIEW_SYNC_BYTES
+    with file_open(upload.stored_name) as stream:
+        if is_xlsx(stream):
+            limit //= XLSX_SLOWER
+    return upload.size > limit
+
+
+def _preview_later(upload):
+    upload.status = UploadStatus.PREVIEWING
+    upload.summary = {"progress": {"rows": 0, "fraction": 0.0}}
+    with transaction.atomic():
+        upload.save()
+        transaction.on_commit(
+            lambda: async_task(
+                "accounts.tasks.upload_preview",
+                upload.pk,
+                task_name=f"preview-{upload.pk}",
+                group="preview",
+            )
+        )
+    return upload
+
+
+def upload_preview_run(*, upload):
+    """Preview an upload that is ``previewing``; True if this call did.
+
+    Writes its progress (rows read, fraction of the file) to the summary about
+    twice a second, then the summary and ``previewed``, or ``rejected`` with
+    the reason for a file that cannot be read. Returns False, changing
+    nothing, when the upload is no longer previewing (cancelled meanwhile, or
+    a second delivery of the task).
+    """
+    waiting = Upload.objects.filter(pk=upload.pk, status=UploadStatus.PREVIEWING)
+    if not waiting.exists():
+        return False
+
+    def progress(rows, fraction):
+        waiting.update(summary={"progress": {"rows": rows, "fraction": fraction}})
+
+    try:
+        encoding, summary = preview(upload.stored_name, upload.encoding, progress)
+    except (CsvFormatError, OSError) as exc:
+        reason = read_error(exc, "The stored file")
+        _reject(upload, UploadStatus.PREVIEWING, reason, upload.created_by, None)
+        return True
+    with transaction.atomic():
+        done = waiting.update(
+            status=UploadStatus.PREVIEWED, encoding=encoding, summary=summary
+        )
+        if done:
+            upload.refresh_from_db()
+            details = _details(upload)
+            _audit(AuditAction.CSV_UPLOADED, upload, upload.created_by, None, details)
+    return bool(done)
 
 
 def _details(upload):
@@ -134,7 +215,9 @@ def _audit(action, upload, user, request, details=None, job_id=None, result="ok"
     )
 
 
-def upload_confirm(*, upload, user, request=None, source=JobSource.CSV):
+def upload_confirm(
+    *, upload, user, request=None, source=JobSource.CSV, keep_empty=False
+):
     """Confirm a previewed upload; return its import job, prepared in the background.
 
     Returns at once: the job is created queued and ``preparing`` (total 0), and
@@ -143,18 +226,13 @@ def upload_confirm(*, upload, user, request=None, source=JobSource.CSV):
     its own). Safe to call again, from any number of requests at once:
     the upload is claimed with a conditional update in the transaction that
     creates the job, so one job is created and later calls return it. Raises
-    UploadError when the upload has no valid row (it stays previewed), was
-    cancelled or rejected, or its file is gone (it is rejected then).
+    UploadError when the upload has no valid row or nothing to send (it stays
+    previewed), is still being read, was cancelled or rejected, or its file is
+    gone (it is rejected then). With ``keep_empty`` (a scheduled run, whose
+    every run is a job) valid rows with nothing to send make a job done at once.
     """
     if upload.status == UploadStatus.PREVIEWED:
-        if not upload.summary.get("valid"):
-            raise UploadError("The file has no valid rows: there is nothing to import.")
-        try:
-            file_open(upload.stored_name).close()
-        except OSError as exc:
-            reason = exc.strerror
-            _reject_at_confirm(upload, reason, user, request)
-            raise UploadError(f"The file can no longer be read: {reason}") from None
+        _check_confirmable(upload, user, request, keep_empty)
     with transaction.atomic():
         claimed = Upload.objects.filter(
             pk=upload.pk, status=UploadStatus.PREVIEWED
@@ -175,6 +253,20 @@ def upload_confirm(*, upload, user, request=None, source=JobSource.CSV):
     return job
 
 
+def _check_confirmable(upload, user, request, keep_empty):
+    """Raise UploadError unless the previewed ``upload`` has rows to send and a file."""
+    if not upload.summary.get("valid"):
+        raise UploadError("The file has no valid rows: there is nothing to import.")
+    if not upload.summary.get("to_send") and not keep_empty:
+        raise UploadError(NOTHING_TO_SEND)
+    try:
+        file_open(upload.stored_name).close()
+    except OSError as exc:
+        reason = exc.strerror
+        _reject_at_confirm(upload, reason, user, request)
+        raise UploadError(f"The file can no longer be read: {reason}") from None
+
+
 def _counts(summary):
     return {name: summary.get(name, 0) for name in (*COUNTS, "to_send")}
 
@@ -185,6 +277,8 @@ def _decided_job(upload):
         return upload.job
     if upload.status == UploadStatus.REJECTED:
         raise UploadError(f"This upload was rejected: {upload.summary.get('error')}")
+    if upload.status == UploadStatus.PREVIEWING:
+        raise UploadError("The file is still being read; confirm it once it is.")
     raise UploadError("This upload was cancelled; upload the file again.")
 
 
@@ -264,7 +358,7 @@ def _fill(upload, job, seconds):
     """Read the stored file into the job for ``seconds``; True once all is in."""
     with file_open(upload.stored_name) as stream:
         file_verify(stream, upload.sha256)
-        reader = open_csv(
+        reader = open_rows(
             stream,
             encoding=upload.encoding,
             max_rows=settings.UPLOAD_MAX_ROWS,
@@ -309,9 +403,9 @@ def upload_cancel(*, upload, user, request=None, reason="cancelled"):
     cancelled or rejected: a second call is harmless. ``reason`` goes to the
     audit entry.
     """
-    cancelled = Upload.objects.filter(
-        pk=upload.pk, status=UploadStatus.PREVIEWED
-    ).update(status=UploadStatus.CANCELLED, decided_at=timezone.now(), stored_name="")
+    cancelled = Upload.objects.filter(pk=upload.pk, status__in=UNDECIDED).update(
+        status=UploadStatus.CANCELLED, decided_at=timezone.now(), stored_name=""
+    )
     if cancelled:
         file_delete(upload.stored_name)
         details = {"file_name": upload.file_name, "reason": reason}
@@ -331,7 +425,8 @@ def uploads_cleanup(*, older_than=timedelta(hours=24)):
     times, alongside uploads, confirms and cancels.
     """
     cutoff = timezone.now() - older_than
-    stale = Upload.objects.filter(status=UploadStatus.PREVIEWED, created_at__lt=cutoff)
+    # A preview whose worker died stays "previewing": it goes the same way.
+    stale = Upload.objects.filter(status__in=UNDECIDED, created_at__lt=cutoff)
     deleted = sum(
         upload_cancel(upload=upload, user=None, reason="expired")
         for upload in list(stale)
@@ -342,7 +437,7 @@ def uploads_cleanup(*, older_than=timedelta(hours=24)):
         job__options__preparing=True,
     )
     kept = set(
-        Upload.objects.filter(Q(status=UploadStatus.PREVIEWED) | preparing)
+        Upload.objects.filter(Q(status__in=UNDECIDED) | preparing)
         .exclude(stored_name="")
         .values_list("stored_name", flat=True)
     )

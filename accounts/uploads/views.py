@@ -1,10 +1,14 @@
-"""CSV upload pages: upload → preview → confirm (a job) or cancel.
+"""Upload pages: upload → preview → confirm (a job) or cancel; the uploads list.
 
-Every view needs ``accounts.run_bulk_jobs``; an upload is visible only to the
-person who uploaded it and to superusers (404 for anyone else). URLs carry the
-upload's random token, never its id.
+Reading (the list, a preview, its progress, its invalid rows) needs
+``accounts.view_upload`` (importers and auditors) and shows every upload, as
+the jobs pages show every job. Changing (upload, confirm, cancel) needs
+``accounts.run_bulk_jobs``, and confirm and cancel only the uploader's own
+upload (or a superuser's): 404 for anyone else. URLs carry the upload's random
+token, never its id.
 """
 
+import io
 import logging
 from itertools import chain
 
@@ -12,31 +16,42 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.db import OperationalError
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts import selectors
 from accounts.exports import csv_lines, download
 from accounts.models import Upload, UploadStatus
 from accounts.uploads import services as uploads
-from accounts.uploads.forms import UploadForm
-from accounts.uploads.reader import ENCODINGS
+from accounts.uploads.forms import UploadForm, UploadListForm
+from accounts.uploads.reader import DELIMITERS, MAX_COLUMNS, READ_AS
+from accounts.uploads.xlsx_writer import xlsx_write
 
 log = logging.getLogger(__name__)
 
 PERMISSION = "accounts.run_bulk_jobs"
+VIEW_UPLOADS = "accounts.view_upload"
 VIEW_JOBS = "accounts.view_importjob"  # the job page's own permission
 # Room for the multipart framing and the small fields around the file.
 MULTIPART_SLACK = 64 * 1024
-INVALID_CSV_FIELDS = ["Line", "UserID", "Nick", "FaceUrl", "Error"]
+# Skip: the reader skips a row with anything there (its duplicates are marked),
+# so this file can be fixed and uploaded again as it is.
+INVALID_CSV_FIELDS = ["Line", "UserID", "Nick", "FaceUrl", "Error", "Skip"]
+TEMPLATE_FIELDS = ("UserID", "Nick", "FaceUrl")
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 COLUMN_NAMES = {"user_id": "UserID", "nick": "Nick", "face_url": "FaceUrl"}
 
 
 def _own_upload(request, token):
-    uploads_seen = Upload.objects.all()
-    if not request.user.is_superuser:
-        uploads_seen = uploads_seen.filter(created_by=request.user)
-    return get_object_or_404(uploads_seen, token=token)
+    return get_object_or_404(_own_uploads(request.user), token=token)
+
+
+def _own_uploads(user):
+    if user.is_superuser:
+        return Upload.objects.all()
+    return Upload.objects.filter(created_by=user)
 
 
 def _declared_size(request):
@@ -52,6 +67,7 @@ def _form_page(request, form, *, error="", status=200):
         "error": error,
         "max_bytes": settings.UPLOAD_MAX_BYTES,
         "max_rows": settings.UPLOAD_MAX_ROWS,
+        "max_columns": MAX_COLUMNS,
     }
     return render(request, "accounts/upload_new.html", context, status=status)
 
@@ -92,25 +108,88 @@ def _upload_receive(request):
     return redirect("uploads:preview", token=upload.token)
 
 
-@permission_required(PERMISSION, raise_exception=True)
+@permission_required(VIEW_UPLOADS, raise_exception=True)
+@require_GET
+def upload_list(request):
+    """Every upload, newest first, with its counts and its job."""
+    form = UploadListForm(request.GET)
+    page = None
+    if form.is_valid():
+        page = selectors.keyset_page(
+            Upload.objects.select_related("created_by", "job"),
+            after=form.cleaned_data["after"],
+            before=form.cleaned_data["before"],
+        )
+    return render(request, "accounts/upload_list.html", {"form": form, "page": page})
+
+
+@permission_required(VIEW_UPLOADS, raise_exception=True)
 @require_GET
 def upload_preview(request, token):
-    """What the file holds and what confirming it would do; Confirm and Cancel."""
-    upload = _own_upload(request, token)
+    """What the file holds and what confirming it would do; Confirm and Cancel.
+
+    A file still read by a worker shows its progress (upload.js polls
+    ``upload_progress`` and reloads the page once it is read).
+    """
+    upload = get_object_or_404(Upload.objects.select_related("job"), token=token)
     summary = upload.summary
+    own = _own_uploads(request.user).filter(pk=upload.pk).exists()
+    previewed = upload.status == UploadStatus.PREVIEWED
+    previewing = upload.status == UploadStatus.PREVIEWING
+    undecided = previewed or previewing
     context = {
         "upload": upload,
         "job": upload.job,
         "summary": summary,
-        "encoding_name": ENCODINGS.get(upload.encoding, upload.encoding),
+        # Known once read: a file still read by a worker holds the choice ("auto").
+        "read_as": "" if previewing else READ_AS.get(upload.encoding, upload.encoding),
+        "delimiter": DELIMITERS.get(summary.get("delimiter"), ""),
         "columns": [COLUMN_NAMES[c] for c in summary.get("columns", [])],
-        "previewed": upload.status == UploadStatus.PREVIEWED,
-        "can_confirm": upload.status == UploadStatus.PREVIEWED
-        and summary.get("valid", 0) > 0,
+        "previewing": previewing,
+        "previewed": previewed,
+        "can_act": undecided and own and request.user.has_perm(PERMISSION),
+        "can_confirm": previewed and summary.get("to_send", 0) > 0,
         "more_invalid": summary.get("invalid", 0)
         > len(summary.get("invalid_sample", [])),
+        "more_unknown": summary.get("unknown_count", 0)
+        - len(summary.get("unknown_columns", [])),
     }
     return render(request, "accounts/upload_preview.html", context)
+
+
+@permission_required(VIEW_UPLOADS, raise_exception=True)
+@require_GET
+def upload_progress(request, token):
+    """How far a background preview has read: JSON for upload.js."""
+    upload = get_object_or_404(Upload, token=token)
+    progress = upload.summary.get("progress", {})
+    return JsonResponse(
+        {
+            "status": upload.status,
+            "previewing": upload.status == UploadStatus.PREVIEWING,
+            "rows": progress.get("rows", upload.summary.get("rows", 0)),
+            "fraction": progress.get("fraction", 1.0),
+        }
+    )
+
+
+@permission_required(PERMISSION, raise_exception=True)
+@require_GET
+def upload_template_csv(request):
+    """An empty account file to fill in: the header line, as UTF-8 with a BOM."""
+    lines = csv_lines(TEMPLATE_FIELDS, [])
+    return download(lines, filename="accounts-template.csv", bom=True)
+
+
+@permission_required(PERMISSION, raise_exception=True)
+@require_GET
+def upload_template_xlsx(request):
+    """An empty account workbook to fill in: the header row."""
+    book = io.BytesIO()
+    xlsx_write(book, [TEMPLATE_FIELDS])
+    response = HttpResponse(book.getvalue(), content_type=XLSX_TYPE)
+    response["Content-Disposition"] = 'attachment; filename="accounts-template.xlsx"'
+    return response
 
 
 @permission_required(PERMISSION, raise_exception=True)
@@ -146,14 +225,20 @@ def _confirmed_message(upload, job):
     if job is None:  # confirmed before background preparation existed
         return f"{upload.file_name} is confirmed."
     if job.options.get("preparing"):
+        valid = _counted(upload.summary.get("valid", 0), "valid row")
         return (
             f"{upload.file_name} confirmed: job #{job.pk} is reading its "
-            f"{upload.summary.get('valid', 0):,} valid rows and starts when it "
-            "has queued them."
+            f"{valid}; sending begins with the first of them."
         )
     return (
-        f"{upload.file_name} confirmed: job #{job.pk} imports {job.total:,} accounts."
+        f"{upload.file_name} confirmed: job #{job.pk} imports "
+        f"{_counted(job.total, 'account')}."
     )
+
+
+def _counted(number, noun):
+    """ "1 account", "2,000 accounts"."""
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
 
 
 @permission_required(PERMISSION, raise_exception=True)
@@ -168,11 +253,15 @@ def upload_cancel(request, token):
     return redirect("uploads:preview", token=upload.token)
 
 
-@permission_required(PERMISSION, raise_exception=True)
+@permission_required(VIEW_UPLOADS, raise_exception=True)
 @require_GET
 def upload_invalid_csv(request, token):
-    """Every invalid row with its line and reason, streamed as CSV."""
-    upload = _own_upload(request, token)
+    """Every invalid row with its line and reason, streamed as CSV.
+
+    Rows that must not be sent again (duplicates, repeated headers, rows
+    already skipped) carry a Skip mark the reader honours.
+    """
+    upload = get_object_or_404(Upload, token=token)
     try:
         rows = uploads.upload_invalid_rows(upload=upload)
     except uploads.UploadError as exc:
@@ -180,7 +269,7 @@ def upload_invalid_csv(request, token):
         return redirect("uploads:preview", token=upload.token)
     lines = csv_lines(
         INVALID_CSV_FIELDS,
-        ((r.line, r.user_id, r.nick, r.face_url, r.error) for r in rows),
+        ((r.line, r.user_id, r.nick, r.face_url, r.error, r.skip) for r in rows),
     )
     # The BOM goes inside: the response closes the file only through ``_Closing``.
     content = _Closing(chain(["\ufeff"], lines), close=rows.close)

@@ -70,14 +70,14 @@ def test_it_uploads_previews_confirms_and_follows_the_job(page, signed_in, sandb
     assert download.suggested_filename.startswith("invalid-rows-")
     text = open(download.path(), encoding="utf-8-sig").read()
     rows = list(csv.reader(io.StringIO(text)))
-    assert rows[0] == ["Line", "UserID", "Nick", "FaceUrl", "Error"]
+    assert rows[0] == ["Line", "UserID", "Nick", "FaceUrl", "Error", "Skip"]
     assert [(r[0], r[1]) for r in rows[1:]] == [
         ("253", "bad id"),
         ("254", ""),
         ("255", "web001"),
         ("256", "badurl"),
     ]
-    assert rows[3][4] == "Duplicate of line 3."
+    assert rows[3][4] == rows[3][5] == "Duplicate of line 3."
 
     page.click("#upload-confirm")
     page.wait_for_url("**/jobs/*/")

@@ -18,6 +18,7 @@ from django.db import transaction
 from accounts import services
 from accounts.models import (
     AccountState,
+    AuditEvent,
     ImportJob,
     ItemState,
     JobItem,
@@ -27,6 +28,8 @@ from accounts.models import (
 )
 from accounts.selectors import job_wait
 from accounts.services import preparation
+from accounts.uploads.preview import COUNTS, preview_stream
+from accounts.uploads.xlsx_writer import xlsx_write
 from tests.fixtures_pipeline import database_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -299,3 +302,33 @@ def test_import_accounts_finds_duplicates_across_chunks_with_their_first_line(
     job = ImportJob.objects.get()
     assert job.options["summary"]["duplicates"] == 2
     assert JobItem.objects.get(job=job, account__user_id="d0007").line == 9
+
+
+def test_import_accounts_dry_run_prints_the_pages_counts_and_changes_nothing(
+    tmp_path,
+):
+    TrackedAccount.objects.create(user_id="same", nick="Same", state="imported")
+    path = write_csv(
+        tmp_path / "dry.csv", "UserID;Nick\nnew1;N\nsame;Same\nbad id;x\nnew1;again\n"
+    )
+    before = (ImportJob.objects.count(), AuditEvent.objects.count())
+    out, _ = run("import_accounts", path, "--dry-run", "--json")
+    printed = json.loads(out)
+    with open(path, "rb") as stream:
+        _, summary = preview_stream(stream, "auto")
+    assert printed == {
+        "read_as": "utf-8",
+        **{name: summary[name] for name in (*COUNTS, "to_send")},
+    }
+    assert (printed["valid"], printed["new"], printed["unchanged"]) == (2, 1, 1)
+    assert (printed["invalid"], printed["duplicates"]) == (2, 1)
+    assert (ImportJob.objects.count(), AuditEvent.objects.count()) == before
+    assert TrackedAccount.objects.count() == 1
+
+
+def test_import_accounts_reads_an_xlsx(tmp_path):
+    path = tmp_path / "people.xlsx"
+    xlsx_write(path, [("UserID", "Nick"), ("x1", "张三"), ("x2", "")])
+    out, _ = run("import_accounts", str(path), "--json")
+    assert json.loads(out)["total"] == 2
+    assert TrackedAccount.objects.get(user_id="x1").nick == "张三"

@@ -8,8 +8,9 @@ empty POST (CSRF is checked separately below). The policy in one line each:
 - support: the dashboard, the single import form and the accounts;
 - importer: support's, plus jobs, retry, cancel, resume, CSV uploads, admin
   actions, and an account's retry, check and delete (after a confirmation);
-- auditor: reads everything, the audit history included, and exports it;
-  changes nothing (403 on the import form, uploads, retry and cancel).
+- auditor: reads everything, the audit history and uploads included, and
+  exports it; changes nothing (403 on the import form, uploading, confirm,
+  cancel, retry).
 """
 
 import pytest
@@ -50,12 +51,16 @@ EXPECTED = {
     "web:job_cancel": {"GET": "302 405 405 405", "POST": "302 403 302 403"},
     "web:job_resume": {"GET": "302 405 405 405", "POST": "302 403 302 403"},
     "web:job_continue": {"GET": "302 405 405 405", "POST": "302 403 302 403"},
-    # CSV uploads (the sample upload is the importer's own)
+    # uploads (the sample upload is the importer's own); auditors read them
+    "uploads:list": {"GET": "302 403 200 200", "POST": "302 403 405 405"},
     "uploads:new": {"GET": "302 403 200 403", "POST": "302 403 400 403"},
-    "uploads:preview": {"GET": "302 403 200 403", "POST": "302 403 405 403"},
+    "uploads:template_csv": {"GET": "302 403 200 403", "POST": "302 403 405 403"},
+    "uploads:template_xlsx": {"GET": "302 403 200 403", "POST": "302 403 405 403"},
+    "uploads:preview": {"GET": "302 403 200 200", "POST": "302 403 405 405"},
+    "uploads:progress": {"GET": "302 403 200 200", "POST": "302 403 405 405"},
     "uploads:confirm": {"GET": "302 403 405 403", "POST": "302 403 302 403"},
     "uploads:cancel": {"GET": "302 403 405 403", "POST": "302 403 302 403"},
-    "uploads:invalid_csv": {"GET": "302 403 200 403", "POST": "302 403 405 403"},
+    "uploads:invalid_csv": {"GET": "302 403 200 200", "POST": "302 403 405 405"},
     # the audit history
     "audit:list": {"GET": "302 403 403 200", "POST": "302 405 405 405"},
     "audit:export_csv": {"GET": "302 403 403 200", "POST": "302 405 405 405"},
@@ -218,13 +223,24 @@ def test_a_userid_with_a_slash_reaches_its_account(samples, client):
     assert client.get("/accounts/team%252Fnobody/").status_code == 404
 
 
-def test_an_upload_is_404_to_another_importer(samples, client):
+def test_another_importer_reads_an_upload_but_cannot_decide_it(samples, client):
     _, values = samples
     client.force_login(user_with_role("importer", "other-importer"))
     token = values["token"]
-    assert client.get(f"/uploads/{token}/").status_code == 404
+    assert client.get(f"/uploads/{token}/").status_code == 200
+    assert client.get(f"/uploads/{token}/invalid.csv").status_code == 200
     assert client.post(f"/uploads/{token}/confirm/").status_code == 404
-    assert client.get(f"/uploads/{token}/invalid.csv").status_code == 404
+    assert client.post(f"/uploads/{token}/cancel/").status_code == 404
+
+
+def test_an_auditor_sees_every_upload_with_its_invalid_rows(samples, client):
+    users, values = samples
+    client.force_login(users["auditor"])
+    html = client.get("/uploads/").content.decode()
+    assert f'href="/uploads/{values["token"]}/"' in html
+    assert '<td class="num" data-count="invalid">1</td>' in html
+    preview = client.get(f"/uploads/{values['token']}/").content.decode()
+    assert 'id="upload-confirm"' not in preview and 'id="upload-cancel"' not in preview
 
 
 def test_an_auditor_cannot_run_admin_actions(samples, client):

@@ -87,6 +87,18 @@ def test_a_second_run_sends_only_the_changed_and_new_rows(
     assert sandbox.stats()["apis"]["multiaccount_import"]["calls"] == 0
 
 
+def test_a_file_above_the_background_preview_size_is_previewed_by_the_run_itself(
+    import_settings, sandbox, run_job
+):
+    import_settings.UPLOAD_PREVIEW_SYNC_BYTES = 100  # the file is ~4 KB
+    owner = make_user("owner")
+    (import_settings.SCHEDULED_IMPORT_DIR / "users.csv").write_bytes(export_csv(300))
+    item = new_schedule(owner, "users.csv")
+    job = run_job(scheduled.scheduled_import_run(scheduled_id=item.pk))
+    assert (job.status, job.succeeded) == (JobStatus.DONE, 300)
+    assert Upload.objects.get(job=job).status == UploadStatus.CONFIRMED
+
+
 def test_a_run_fetches_an_allowed_url_streamed(import_settings, sandbox, run_job):
     owner = make_user("owner")
     with FileServer(files={"/export/users.csv": export_csv(30)}) as files:

@@ -1,5 +1,6 @@
 """The upload pages: access, form, preview, confirm, cancel, the invalid rows."""
 
+import io
 import re
 import time
 
@@ -21,6 +22,7 @@ from accounts.models import (
     Upload,
     UploadStatus,
 )
+from accounts.uploads.reader import open_rows
 
 pytestmark = pytest.mark.django_db
 
@@ -47,7 +49,9 @@ def make_user(name, *, bulk=True, superuser=False):
         return users.create_superuser(name, "", "pw")
     user = users.create_user(name, password="pw")
     if bulk:
-        user.user_permissions.add(Permission.objects.get(codename="run_bulk_jobs"))
+        user.user_permissions.add(
+            *Permission.objects.filter(codename__in=["run_bulk_jobs", "view_upload"])
+        )
     return user
 
 
@@ -109,17 +113,21 @@ def test_it_forbids_users_without_run_bulk_jobs(owner, upload_dir):
     assert ImportJob.objects.count() == 0
 
 
-def test_it_hides_an_upload_from_other_uploaders_but_not_from_superusers(owner):
+def test_another_importer_reads_an_upload_but_cannot_confirm_or_cancel_it(owner):
     upload = uploaded(client_for(owner))
     stranger = client_for(make_user("stranger"))
     token = upload.token
-    assert stranger.get(f"/uploads/{token}/").status_code == 404
-    assert stranger.get(f"/uploads/{token}/invalid.csv").status_code == 404
+    page = stranger.get(f"/uploads/{token}/")
+    assert page.status_code == 200
+    assert 'id="upload-confirm"' not in page.content.decode()
+    assert stranger.get(f"/uploads/{token}/invalid.csv").status_code == 200
     assert stranger.post(f"/uploads/{token}/confirm/").status_code == 404
     assert stranger.post(f"/uploads/{token}/cancel/").status_code == 404
     assert Upload.objects.get().status == UploadStatus.PREVIEWED
+    nobody = client_for(make_user("nobody", bulk=False))
+    assert nobody.get(f"/uploads/{token}/").status_code == 403
     boss = client_for(make_user("boss", superuser=True))
-    assert boss.get(f"/uploads/{token}/").status_code == 200
+    assert 'id="upload-confirm"' in boss.get(f"/uploads/{token}/").content.decode()
     assert Client().get(f"/uploads/{upload.pk}/").status_code == 302
     assert client_for(owner).get(f"/uploads/{upload.pk}/").status_code == 404
 
@@ -236,7 +244,7 @@ def test_it_confirms_into_one_job_however_often_posted(owner, client, upload_dir
     assert (job.status, job.total, job.options["preparing"]) == ("queued", 0, True)
     html = client.get(f"/uploads/{upload.token}/").content.decode()
     assert f'href="/jobs/{job.pk}/"' in html
-    assert 'id="upload-preparing"' in html and "0 of 2 valid rows read" in html
+    assert 'id="upload-preparing"' in html and "shows its live figures" in html
     assert 'id="upload-confirm"' not in html
 
     tasks.job_prepare(job.pk)  # what the worker does next
@@ -272,14 +280,28 @@ def test_a_large_confirm_returns_at_once_and_the_task_fills_the_job(client, uplo
     assert "preparing" not in job.options
 
 
-def test_a_job_that_found_nothing_to_send_says_so_on_the_preview(client):
+def test_a_file_with_nothing_to_send_offers_no_confirm_and_is_refused(client):
     TrackedAccount.objects.create(user_id="alice", nick="Alice", state="imported")
     TrackedAccount.objects.create(user_id="bob", nick="张三", state="imported")
     upload = uploaded(client)
-    client.post(f"/uploads/{upload.token}/confirm/")
-    tasks.job_prepare(ImportJob.objects.get().pk)
     html = client.get(f"/uploads/{upload.token}/").content.decode()
-    assert "found nothing that needed sending" in html
+    assert 'id="upload-confirm"' not in html and "import 0 accounts" not in html
+    assert "every valid row is already imported with the same profile" in html
+    response = client.post(f"/uploads/{upload.token}/confirm/", follow=True)
+    assert "Nothing to import" in response.content.decode()
+    assert not ImportJob.objects.exists()
+    assert Upload.objects.get().status == UploadStatus.PREVIEWED
+
+
+def test_the_confirm_button_counts_in_the_singular_and_plural(client):
+    one = uploaded(client, content=b"UserID\nsolo\n")
+    assert "Confirm: import 1 account<" in (
+        client.get(f"/uploads/{one.token}/").content.decode()
+    )
+    two = uploaded(client, content=b"UserID\nsolo2\nduo\n")
+    assert "Confirm: import 2 accounts<" in (
+        client.get(f"/uploads/{two.token}/").content.decode()
+    )
 
 
 def test_a_busy_database_at_confirm_is_a_message_not_an_error(client, monkeypatch):
@@ -338,11 +360,11 @@ def test_it_downloads_every_invalid_row_as_csv(client):
     )
     text = b"".join(response.streaming_content).decode("utf-8")
     assert text.splitlines() == [
-        "\ufeffLine,UserID,Nick,FaceUrl,Error",
+        "\ufeffLine,UserID,Nick,FaceUrl,Error,Skip",
         '4,bad id,<script>alert(1)</script>,,"UserID may contain only letters, '
-        'digits and printable ASCII symbols, no spaces."',
-        "5,,'=cmd|calc,,UserID is empty.",
-        "6,alice,Again,,Duplicate of line 2.",
+        'digits and printable ASCII symbols, no spaces.",',
+        "5,,'=cmd|calc,,UserID is empty.,",
+        "6,alice,Again,,Duplicate of line 2.,Duplicate of line 2.",
     ]
 
 
@@ -360,3 +382,45 @@ def test_it_reads_gb18030_when_chosen(client):
     assert upload.encoding == "gb18030"
     html = client.get(f"/uploads/{upload.token}/").content.decode()
     assert "GB18030" in html
+
+
+def test_a_large_upload_shows_its_progress_until_it_is_read(client, settings):
+    settings.UPLOAD_PREVIEW_SYNC_BYTES = 100
+    upload = uploaded(client)
+    html = client.get(f"/uploads/{upload.token}/").content.decode()
+    assert 'id="preview-progress"' in html and 'id="upload-counts"' not in html
+    assert f'data-progress-url="/uploads/{upload.token}/progress.json"' in html
+    progress = client.get(f"/uploads/{upload.token}/progress.json").json()
+    assert progress == {
+        "status": "previewing",
+        "previewing": True,
+        "rows": 0,
+        "fraction": 0.0,
+    }
+    tasks.upload_preview(upload.pk)
+    progress = client.get(f"/uploads/{upload.token}/progress.json").json()
+    assert (progress["previewing"], progress["rows"]) == (False, 5)
+    html = client.get(f"/uploads/{upload.token}/").content.decode()
+    assert 'id="upload-counts"' in html and 'id="valid-rows"' in html
+
+
+def test_the_templates_download_as_csv_and_xlsx(client):
+    response = client.get("/uploads/template.csv")
+    assert (
+        b"".join(response.streaming_content).decode() == "\ufeffUserID,Nick,FaceUrl\r\n"
+    )
+    response = client.get("/uploads/template.xlsx")
+    assert response["Content-Disposition"].endswith('"accounts-template.xlsx"')
+    reader = open_rows(io.BytesIO(response.content))
+    assert list(reader.columns) == ["user_id", "nick", "face_url"]
+
+
+def test_the_uploads_list_links_each_upload_to_its_job(client, owner):
+    owner.user_permissions.add(Permission.objects.get(codename="view_importjob"))
+    upload = uploaded(client)
+    client.post(f"/uploads/{upload.token}/confirm/")
+    job = ImportJob.objects.get()
+    html = client.get("/uploads/").content.decode()
+    assert f'href="/uploads/{upload.token}/"' in html
+    assert f'href="/jobs/{job.pk}/">#{job.pk}</a>' in html
+    assert '<td class="num" data-count="invalid">3</td>' in html

@@ -1,6 +1,7 @@
 """The upload service: store, preview, confirm once, cancel, clean up, audit."""
 
 import hashlib
+import io
 import os
 import stat
 import threading
@@ -104,6 +105,8 @@ def test_it_previews_what_a_mixed_file_holds_and_would_do(admin, known_accounts)
         "valid": 6,
         "invalid": 6,
         "duplicates": 1,
+        "skipped": 0,
+        "headers": 0,
         "new": 2,
         "update": 1,
         "resend": 1,
@@ -197,6 +200,15 @@ def test_it_rejects_a_file_over_the_row_limit(admin, settings, upload_dir):
     with pytest.raises(uploads.UploadError, match="more than 5 rows"):
         receive(admin)
     assert stored_files(upload_dir) == []
+
+
+def test_it_refuses_to_confirm_a_file_with_nothing_to_send(admin, upload_dir):
+    TrackedAccount.objects.create(user_id="same", nick="Same", state="imported")
+    upload = receive(admin, "UserID,Nick\nsame,Same\n")
+    with pytest.raises(uploads.UploadError, match="Nothing to import"):
+        uploads.upload_confirm(upload=upload, user=admin)
+    upload.refresh_from_db()
+    assert upload.status == UploadStatus.PREVIEWED and not ImportJob.objects.exists()
 
 
 def test_it_refuses_to_confirm_a_header_only_file(admin, upload_dir):
@@ -373,8 +385,9 @@ def test_two_confirms_at_once_start_one_job(admin, upload_dir):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_job_with_nothing_to_send_ends_done_once_prepared(admin, upload_dir):
-    TrackedAccount.objects.create(user_id="same", nick="Same", state="imported")
     upload = receive(admin, "UserID,Nick\nsame,Same\n")
+    # Imported elsewhere between the preview and the confirm.
+    TrackedAccount.objects.create(user_id="same", nick="Same", state="imported")
     job = uploads.upload_confirm(upload=upload, user=admin)
     assert uploads.upload_confirm(upload=upload, user=admin) == job
     job = prepare(job)
@@ -520,3 +533,76 @@ def test_the_preview_and_the_import_agree_on_every_kind_of_row(admin, upload_dir
     renamed = TrackedAccount.objects.get(user_id="failed-renamed")
     assert renamed.nick == "b"
     assert TrackedAccount.objects.get(user_id="kept").nick == "Kept"
+
+
+# -- large files: previewed by a task, with progress ------------------------------
+
+
+def big_csv(rows=5_000):
+    return "UserID,Nick\n" + "".join(f"big{i:06d},Nick {i}\n" for i in range(rows))
+
+
+def test_a_large_file_returns_at_once_and_the_task_previews_it(
+    admin, settings, upload_dir, django_capture_on_commit_callbacks
+):
+    settings.UPLOAD_PREVIEW_SYNC_BYTES = 10_000
+    with django_capture_on_commit_callbacks() as queued:
+        upload = receive(admin, big_csv())
+    assert upload.status == UploadStatus.PREVIEWING and len(queued) == 1
+    assert upload.summary == {"progress": {"rows": 0, "fraction": 0.0}}
+    assert actions() == []  # the entry waits for the counts
+    with pytest.raises(uploads.UploadError, match="still being read"):
+        uploads.upload_confirm(upload=upload, user=admin)
+    tasks.upload_preview(upload.pk)  # what the worker runs
+    upload.refresh_from_db()
+    assert upload.status == UploadStatus.PREVIEWED
+    assert (upload.summary["valid"], upload.summary["new"]) == (5_000, 5_000)
+    assert actions() == ["csv_uploaded"]
+    assert uploads.upload_preview_run(upload=upload) is False  # a second delivery
+
+
+def test_the_preview_reports_its_progress_as_it_reads(admin, monkeypatch, upload_dir):
+    from accounts.uploads import preview as preview_module
+
+    monkeypatch.setattr(preview_module, "PROGRESS_EVERY_ROWS", 500)
+    monkeypatch.setattr(preview_module, "PROGRESS_SECONDS", 0)
+    upload = receive(admin, big_csv())
+    seen = []
+    preview_module.preview(upload.stored_name, "auto", lambda *p: seen.append(p))
+    assert [rows for rows, _ in seen] == list(range(500, 5_001, 500))
+    fractions = [fraction for _, fraction in seen]
+    assert fractions == sorted(fractions) and 0 < fractions[-1] <= 1
+
+
+def test_a_large_unreadable_file_is_rejected_by_the_task(admin, settings, upload_dir):
+    settings.UPLOAD_PREVIEW_SYNC_BYTES = 10_000
+    upload = receive(admin, big_csv() + 'bad,"unclosed\n')
+    tasks.upload_preview(upload.pk)
+    upload.refresh_from_db()
+    assert upload.status == UploadStatus.REJECTED
+    assert "is not valid CSV" in upload.summary["error"]
+    assert stored_files(upload_dir) == []
+    assert actions() == ["csv_rejected"]
+
+
+def test_an_upload_cancelled_while_read_stays_cancelled(admin, settings, upload_dir):
+    settings.UPLOAD_PREVIEW_SYNC_BYTES = 10_000
+    upload = receive(admin, big_csv())
+    assert uploads.upload_cancel(upload=upload, user=admin)
+    assert stored_files(upload_dir) == []
+    tasks.upload_preview(upload.pk)
+    upload.refresh_from_db()
+    assert upload.status == UploadStatus.CANCELLED
+
+
+def test_an_xlsx_goes_to_the_worker_at_a_tenth_of_the_size(admin, settings):
+    from accounts.uploads.xlsx_writer import xlsx_write
+
+    book = io.BytesIO()
+    xlsx_write(book, [("UserID",), *((f"x{i:05d}",) for i in range(3_000))])
+    settings.UPLOAD_PREVIEW_SYNC_BYTES = len(book.getvalue()) * 5
+    upload = receive(admin, book.getvalue(), name="people.xlsx")
+    assert upload.status == UploadStatus.PREVIEWING
+    tasks.upload_preview(upload.pk)
+    upload.refresh_from_db()
+    assert (upload.encoding, upload.summary["valid"]) == ("xlsx", 3_000)

@@ -1,16 +1,20 @@
 """csv_reader: bytes in, rows and row errors out. Pure: no database, no HTTP."""
 
 import io
+import zipfile
 
 import pytest
 
-from accounts.uploads.reader import CsvFormatError, open_csv
+from accounts.cells import formula_guard, formula_unguard
+from accounts.exports import csv_lines
+from accounts.uploads.reader import CsvFormatError, open_rows
+from accounts.uploads.xlsx_writer import xlsx_write
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02"
 
 
 def read(data, **kwargs):
-    reader = open_csv(io.BytesIO(data), **kwargs)
+    reader = open_rows(io.BytesIO(data), **kwargs)
     return reader, list(reader)
 
 
@@ -47,7 +51,7 @@ def test_it_detects_gb18030_that_starts_after_the_first_8_kib_of_a_file(tmp_path
     path = tmp_path / "late.csv"
     path.write_bytes(f"UserID,Nick\n{ascii_rows}zhang,张三\n".encode("gb18030"))
     with open(path, "rb") as stream:
-        reader = open_csv(stream)
+        reader = open_rows(stream)
         rows = list(reader)
     assert reader.encoding == "gb18030"
     assert (rows[-1].line, rows[-1].nick) == (2002, "张三")
@@ -174,7 +178,7 @@ def test_it_refuses_more_rows_than_allowed_not_counting_blank_lines():
 def test_it_names_the_line_of_an_invalid_utf8_byte_late_in_the_file():
     body = b"".join(b"user%06d,nick\n" % i for i in range(20000))
     data = b"UserID,Nick\n" + body + b"bad,caf\xe9\n" + b"z,1\n"
-    reader = open_csv(io.BytesIO(data), encoding="utf-8")
+    reader = open_rows(io.BytesIO(data), encoding="utf-8")
     read_rows = []
     with pytest.raises(CsvFormatError) as caught:
         for row in reader:
@@ -210,3 +214,60 @@ def test_it_reads_rows_with_fewer_or_more_cells_than_the_header():
 def test_it_refuses_an_unknown_encoding_choice():
     with pytest.raises(CsvFormatError, match="Unknown encoding"):
         read(b"UserID\na\n", encoding="latin-1")
+
+
+# -- separators, spreadsheets, and the rules every row meets ----------------------
+
+
+def test_it_detects_semicolons_and_tabs_from_the_header():
+    for delimiter in (";", "\t"):
+        data = f"UserID{delimiter}Nick\nalice{delimiter}A, B\n".encode()
+        reader, rows = read(data)
+        assert reader.delimiter == delimiter
+        assert values(rows) == [(2, "alice", "A, B", "", "")]
+
+
+def test_it_reads_the_first_sheet_of_an_xlsx_with_numbers_as_text():
+    book = io.BytesIO()
+    xlsx_write(book, [("UserID", "Nick"), ("zhang", "张三"), ("", ""), ("10086", "")])
+    reader, rows = read(book.getvalue())
+    assert (reader.encoding, reader.kind, reader.delimiter) == ("xlsx", "xlsx", "")
+    assert values(rows) == [(2, "zhang", "张三", "", ""), (4, "10086", "", "", "")]
+
+
+def test_it_refuses_a_zip_that_is_not_a_workbook():
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("hello.txt", "hi")
+    with pytest.raises(CsvFormatError, match="This XLSX file cannot be read"):
+        read(archive.getvalue())
+
+
+@pytest.mark.parametrize(
+    "value", ["@alice", "-bob", "-1+1", "=HYPERLINK(x)", "'=x", "''@y", "'plain", "@"]
+)
+def test_the_formula_guard_is_undone_on_reading(value):
+    assert formula_unguard(formula_guard(value)) == value
+    data = "".join(csv_lines(["UserID", "Nick"], [["u1", value]])).encode()
+    assert read(data)[1][0].nick == value
+
+
+def test_a_cell_with_a_control_character_refuses_its_row_in_any_column():
+    data = b"UserID,Nick,Other\na,ok,\x1b[31m\nb,fine,\n"
+    _, rows = read(data)
+    assert rows[0].problem == "control" and "U+001B" in rows[0].error
+    assert rows[1].error == ""
+
+
+def test_a_row_marked_in_the_skip_column_is_skipped_with_its_reason():
+    _, rows = read(b"UserID,Skip\na,Duplicate of line 2.\nb,\nc,  \n")
+    assert [(r.user_id, r.problem) for r in rows] == [
+        ("a", "skipped"),
+        ("b", ""),
+        ("c", ""),
+    ]
+
+
+def test_a_repeated_header_is_reported_whatever_its_case():
+    _, rows = read(b"UserID,Nick\na,A\nuser_id , NICK\nb,B\n")
+    assert [(r.line, r.problem) for r in rows] == [(2, ""), (3, "header"), (4, "")]

@@ -1,6 +1,7 @@
-"""``manage.py import_accounts FILE``: one import job from a CSV, waited for or not."""
+"""``manage.py import_accounts FILE``: a job from a CSV or an XLSX, or a dry run."""
 
 import hashlib
+import json
 import time
 
 from django.conf import settings
@@ -12,7 +13,8 @@ from accounts.models import JobSource
 from accounts.pipeline.db import StillLocked
 from accounts.services import owners
 from accounts.services.preparation import PreparationEnded
-from accounts.uploads.reader import ENCODINGS, CsvFormatError, open_csv, read_error
+from accounts.uploads.preview import COUNTS, preview_stream
+from accounts.uploads.reader import ENCODINGS, CsvFormatError, open_rows, read_error
 
 from ._jobs import add_wait_arguments, report
 from ._signals import terminate_as_interrupt
@@ -22,8 +24,10 @@ SHOWN_ERRORS = 50
 
 class Command(BaseCommand):
     help = (
-        "Queue one import job from a CSV with a UserID column and optional Nick and "
-        "FaceUrl columns. The file is checked to be readable as a whole before "
+        "Queue one import job from a CSV (comma, semicolon or tab separated) or "
+        "an XLSX with a UserID column and optional Nick and FaceUrl columns. "
+        "--dry-run prints what the upload page's preview counts and changes "
+        "nothing. The file is checked to be readable as a whole before "
         "anything is written; sending begins with its first rows. Invalid rows "
         "are skipped and reported with their line numbers. A run of the same file "
         "after one that was killed continues that run's job."
@@ -37,9 +41,17 @@ class Command(BaseCommand):
             action="store_true",
             help="send accounts already imported even if their profile did not change",
         )
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="print the preview's counts (as the upload page shows them); "
+            "change nothing",
+        )
         add_wait_arguments(parser)
 
     def handle(self, *args, path, **options):
+        if options["dry_run"]:
+            return self._dry_run(path, options["encoding"], options["json"])
         started = time.monotonic()
         digest, rows = self._check(path, options["encoding"])
         job = self._job(path, digest, options["reimport"])
@@ -63,6 +75,25 @@ class Command(BaseCommand):
             )
             return
         report(self, job, options, extra)
+
+    def _dry_run(self, path, encoding, as_json):
+        """The upload page's preview of the file, printed; nothing is written."""
+        try:
+            with open(path, "rb") as stream:
+                read_as, summary = preview_stream(stream, encoding)
+        except OSError as exc:
+            raise CommandError(f"Cannot read {path}: {exc.strerror}.") from None
+        except CsvFormatError as exc:
+            raise CommandError(f"{path}: {exc}") from None
+        counts = {name: summary[name] for name in (*COUNTS, "to_send")}
+        if as_json:
+            self.stdout.write(json.dumps({"read_as": read_as, **counts}))
+            return
+        self.stdout.write(f"Dry run of {path} (read as {read_as}); nothing changed:")
+        for name, value in counts.items():
+            self.stdout.write(f"  {name}: {value}")
+        for row in summary["invalid_sample"]:
+            self.stderr.write(f"line {row['line']}: {row['error']}")
 
     def _job(self, path, digest, reimport):
         """The dead earlier run's job on this file, or a new one."""
@@ -97,7 +128,7 @@ class Command(BaseCommand):
             with open(path, "rb") as stream:
                 digest = hashlib.file_digest(stream, "sha256").hexdigest()
                 stream.seek(0)
-                reader = open_csv(
+                reader = open_rows(
                     stream, encoding=encoding, max_rows=settings.UPLOAD_MAX_ROWS
                 )
                 if reader.unknown_columns:
@@ -120,7 +151,7 @@ class Command(BaseCommand):
         invalid = InvalidRows()
         try:
             with open(path, "rb") as stream, terminate_as_interrupt():
-                reader = open_csv(
+                reader = open_rows(
                     stream,
                     encoding=encoding,
                     max_rows=settings.UPLOAD_MAX_ROWS,

@@ -30,3 +30,33 @@
     }
   });
 })();
+// A file read by a worker: show its progress, reload once it is read.
+(function () {
+  "use strict";
+  var box = document.getElementById("preview-progress");
+  if (!box) {
+    return;
+  }
+  var url = box.getAttribute("data-progress-url");
+  var bar = document.getElementById("preview-bar");
+  var rows = document.getElementById("preview-rows");
+  var percent = document.getElementById("preview-percent");
+  function poll() {
+    fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (response) { return response.json(); })
+      .then(function (data) {
+        if (!data.previewing) {
+          window.location.reload();
+          return;
+        }
+        var shown = Math.floor(data.fraction * 100);
+        bar.value = shown;
+        percent.textContent = String(shown);
+        rows.textContent = data.rows.toLocaleString("en-US");
+        box.setAttribute("data-rows", String(data.rows));
+        window.setTimeout(poll, 1000);
+      })
+      .catch(function () { window.setTimeout(poll, 3000); });
+  }
+  window.setTimeout(poll, 500);
+})();
