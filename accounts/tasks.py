@@ -11,6 +11,7 @@ from accounts import services
 from accounts.uploads import services as uploads
 
 from .models import ImportJob
+from .ops.logs import job_context
 from .pipeline.engine import wake_local
 
 
@@ -24,9 +25,11 @@ def job_prepare(job_id):
 
     Sending begins as soon as the first rows are in.
     """
-    job = ImportJob.objects.filter(pk=job_id).first()
-    if job and uploads.upload_prepare(job=job, seconds=settings.PREPARE_SLICE_SECONDS):
-        services.job_prepare_enqueue(job_id=job_id)
+    with job_context(job_id):
+        job = ImportJob.objects.filter(pk=job_id).first()
+        seconds = settings.PREPARE_SLICE_SECONDS
+        if job and uploads.upload_prepare(job=job, seconds=seconds):
+            services.job_prepare_enqueue(job_id=job_id)
 
 
 def maintenance():

@@ -30,6 +30,7 @@ urlpatterns = [
     path("audit/", include("accounts.audit.urls")),
     # The JSON API: Bearer tokens, no session or CSRF (accounts/api).
     path("api/v1/", api_urls),
+    path("", include("accounts.ops.urls")),
     path("", include("accounts.web.urls")),
 ]
 
