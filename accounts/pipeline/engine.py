@@ -28,8 +28,8 @@ from django.db import connection
 from django.utils import timezone
 
 from .. import conf
-from ..ops.logs import job_context
 from ..models import ACTIVE_JOB_STATUSES, ImportJob, JobStatus
+from ..ops.logs import job_context
 from . import claims, db, lifecycle, limiter, outcomes, policy
 from .senders import SenderSide
 from .units import part_filled
