@@ -255,6 +255,7 @@ def finish_if_complete(job_id, counts=None):
             pk=job_id, status__in=ACTIVE_JOB_STATUSES, finished_at=None
         ).update(status=final, finished_at=timezone.now(), wait_until=None)
     elif status in FINAL_JOB_STATUSES:
+        final = status
         changed = ImportJob.objects.filter(pk=job_id, finished_at=None).update(
             finished_at=timezone.now()
         )
@@ -262,7 +263,7 @@ def finish_if_complete(job_id, counts=None):
         return False  # paused: a person resumes it
     if changed:
         audit_job_ended(ImportJob.objects.get(pk=job_id))
-    return _logged(job_id, changed, "job ended (%s)", status)
+    return _logged(job_id, changed, "job ended: %s", final)
 
 
 def settle_if_complete(job_id, counts=None):
