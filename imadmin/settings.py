@@ -415,7 +415,8 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     # urllib3 logs full request URLs at DEBUG, and those carry the UserSig.
-    "loggers": {"urllib3": {"level": "WARNING"}},
+    # django-axes announces itself at every start (every manage.py command).
+    "loggers": {"urllib3": {"level": "WARNING"}, "axes.apps": {"level": "WARNING"}},
 }
 
 # --- Operations: health, metrics, retention ------------------------------------
