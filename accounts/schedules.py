@@ -1,4 +1,4 @@
-"""What ``migrate`` readies besides the tables: the cache table and the schedule.
+"""What ``migrate`` readies besides the tables: the cache table and the schedules.
 
 So ``migrate`` alone prepares a database for the web and the workers: the
 database cache (used when REDIS_URL is unset) needs its table, and the status
@@ -9,10 +9,11 @@ from django.conf import settings
 from django.core.management import call_command
 
 MAINTENANCE_NAME = "imadmin: resume stalled jobs and reconcile accounts"
+PRUNE_NAME = "imadmin: prune expired uploads, sessions and API calls"
 
 
 def ensure_schedules(using="default", **kwargs):
-    """Create the cache table and the maintenance schedule; a post_migrate receiver."""
+    """Create the cache table, the maintenance and prune schedules; post_migrate."""
     from django_q.models import Schedule
 
     call_command("createcachetable", database=using, verbosity=0)
@@ -22,6 +23,15 @@ def ensure_schedules(using="default", **kwargs):
             "func": "accounts.tasks.maintenance",
             "schedule_type": Schedule.MINUTES,
             "minutes": settings.CHECK_INTERVAL_MINUTES,
+            "repeats": -1,
+        },
+    )
+    # Daily: retention is counted in days, and a prune runs in short chunks.
+    Schedule.objects.using(using).update_or_create(
+        name=PRUNE_NAME,
+        defaults={
+            "func": "accounts.tasks.prune",
+            "schedule_type": Schedule.DAILY,
             "repeats": -1,
         },
     )

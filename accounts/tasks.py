@@ -7,7 +7,7 @@ by tasks: ``engine_wake`` only tells it that new work is there.
 from django.conf import settings
 
 from accounts import maintenance as upkeep
-from accounts import services
+from accounts import retention, services
 from accounts.uploads import services as uploads
 
 from .models import ImportJob
@@ -36,3 +36,8 @@ def maintenance():
     """Scheduled upkeep: resume stalled preparations, reconcile uncertain accounts."""
     resumed, check = upkeep.maintenance()
     return {"resumed": resumed, "check_job": check.pk if check else None}
+
+
+def prune():
+    """Scheduled retention: delete expired uploads, sessions (and API calls if set)."""
+    return retention.records_prune().as_json()

@@ -94,3 +94,4 @@ class AuditAction(models.TextChoices):
     EXPORT = "export", "export"
     TOKEN_CREATED = "token_created", "API token created"
     TOKEN_REVOKED = "token_revoked", "API token revoked"
+    PRUNE = "prune", "old records pruned"
