@@ -4,6 +4,7 @@ from django.urls import path
 
 from accounts.ops import views
 
+app_name = "ops"
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),

@@ -139,9 +139,20 @@ def test_check_deploy_passes_with_the_production_layouts_settings():
     result = manage("check", "--deploy", "--fail-level", "WARNING", **env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues (0 silenced)." in result.stdout
-    # LOG_FORMAT=json: the start-up lines are JSON objects, one a line.
+
+
+def test_log_format_json_writes_one_json_object_a_line_without_usersigs():
+    code = (
+        "import logging; logging.getLogger('accounts.x').warning("
+        "'GET /v4/x?usersig=eJwsecret&random=1')"
+    )
+    result = manage("shell", "-c", code, LOG_FORMAT="json")
     lines = [json.loads(line) for line in result.stderr.splitlines() if line]
-    assert lines and all(line["level"] and "message" in line for line in lines)
+    assert [(line["level"], line["logger"]) for line in lines] == [
+        ("WARNING", "accounts.x")
+    ], result.stderr
+    assert "eJwsecret" not in result.stderr
+    assert lines[0]["job_id"] is None and "usersig=" in lines[0]["message"]
 
 
 def test_it_refuses_a_malformed_allowed_address_at_start():
