@@ -13,15 +13,15 @@
 import os
 import re
 import shutil
-import signal
 import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
 import requests
+
+from tests.fixtures_pipeline import Managed
 
 ROOT = Path(__file__).resolve().parent.parent
 GUNICORN = Path(sys.executable).with_name("gunicorn")
@@ -68,36 +68,6 @@ def signed_in_session(base_url, username, password):
 def csrf_token(session, url):
     """The CSRF token of the form on the page at ``url``."""
     return CSRF_FIELD.search(session.get(url, timeout=10).text)[1]
-
-
-class Managed:
-    """A subprocess in a session of its own, its output in a log file."""
-
-    def __init__(self, argv, *, env, log_path):
-        self.log_path = log_path
-        self._log = open(log_path, "ab")
-        self.proc = subprocess.Popen(
-            argv,
-            cwd=ROOT,
-            env=env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    def stop(self, timeout=20):
-        """SIGTERM to the main process, then SIGKILL to its group if it lingers."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(10)
-        self._log.close()
-
-    def log_text(self):
-        return _tail(self.log_path)
 
 
 def _wait_for_port(port, server, timeout=10):
