@@ -6,6 +6,8 @@
   prepared, as the worker's task would.
 - ``qcluster``: a factory starting real ``manage.py qcluster`` processes that
   share the test database and the sandbox; stopped (or killed) after the test.
+- ``Managed``: any subprocess in a session of its own with its output in a
+  log file (``QCluster`` is one; tests/fixtures_production.py starts others).
 """
 
 import os
