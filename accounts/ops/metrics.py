@@ -4,7 +4,8 @@ At a million accounts every figure is an index range or a small table: the
 account counts are the dashboard's (one statement of range counts, cached
 15 s and shared with it), jobs are few, API calls are counted over the last
 ``CALL_WINDOW`` seconds on the ``created_at`` index (never the whole table,
-which grows forever unless pruned), and the broker is asked for its length.
+which grows forever unless pruned), and the broker is asked for its length
+(after a PING with a short timeout, so a dead Redis is a figure, not a 500).
 """
 
 from datetime import timedelta
@@ -15,6 +16,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 
 from accounts.models import ACTIVE_JOB_STATUSES, ApiCall, ImportJob, JobStatus
+from accounts.ops.readiness import broker_check
 from accounts.selectors import (
     DRIFTED,
     account_summary,
@@ -123,10 +125,10 @@ def _limiter():
 def _queue():
     from django_q.brokers import get_broker
 
+    # A scrape still answers with Redis down: it says so instead of failing.
+    up = broker_check().ok
     yield GaugeMetricFamily(
-        "imadmin_queue_tasks",
-        "Tasks waiting in the django-q2 broker.",
-        value=get_broker().queue_size() or 0,
+        "imadmin_broker_up", "1 if the django-q2 broker answers.", value=int(up)
     )
     remaining = ImportJob.objects.filter(status__in=ACTIVE_JOB_STATUSES).aggregate(
         n=Sum(F("total") - F("succeeded") - F("failed") - F("invalid") - F("cancelled"))
@@ -135,6 +137,13 @@ def _queue():
         "imadmin_job_accounts_remaining",
         "Accounts not yet answered in queued and running jobs.",
         value=remaining or 0,
+    )
+    if not up:
+        return
+    yield GaugeMetricFamily(
+        "imadmin_queue_tasks",
+        "Tasks waiting in the django-q2 broker.",
+        value=get_broker().queue_size() or 0,
     )
     clusters = worker_status()["clusters"]
     yield GaugeMetricFamily(

@@ -16,6 +16,7 @@ from accounts.models import (
     JobStatus,
     TrackedAccount,
 )
+from tests.fixtures_production import free_port
 from tests.integration.test_security import manage, production_env
 
 pytestmark = pytest.mark.django_db
@@ -163,3 +164,12 @@ def test_it_refuses_a_malformed_allowed_address_at_start():
     result = manage("check", **env)
     assert result.returncode != 0
     assert "METRICS_ALLOWED_ADDRESSES: 'not-an-address'" in result.stderr
+
+
+def test_it_still_answers_metrics_with_the_broker_down(client, metrics_settings):
+    metrics_settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"
+    answer = client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}")
+    found = samples(answer)
+    assert answer.status_code == 200
+    assert found[("imadmin_broker_up", frozenset())] == 0
+    assert ("imadmin_queue_tasks", frozenset()) not in found
