@@ -12,7 +12,7 @@ AXE_STAMP := var/node/.axe-core-$(AXE_VERSION)
 # Compiled catalogues, built from the committed .po files (binaries not committed).
 MO_FILES := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/*.po))
 
-.PHONY: install run test test-fast test-postgres lint bench bench-postgres clean \
+.PHONY: install run test test-fast test-postgres lint bench bench-postgres clean prod-local \
 	messages makemessages axe
 
 install: $(VENV)/.installed
@@ -42,7 +42,12 @@ $(AXE_STAMP):
 	touch $@
 
 run: install messages
-	$(PY) manage.py run_local
+	$(PY) manage.py run_local $(if $(SANDBOX),--sandbox="$(SANDBOX)")
+
+# The production layout (gunicorn, WhiteNoise, qclusters) on PostgreSQL and Redis:
+# DATABASE_URL=postgres://... REDIS_URL=redis://... make prod-local
+prod-local: install messages
+	.ci/prod-local
 
 # Everything: unit, sandbox over HTTP, real workers, real browser, outages and kills.
 test: install messages axe

@@ -11,6 +11,7 @@ from django.core.management import call_command
 
 MAINTENANCE_NAME = "imadmin: resume stalled jobs and reconcile accounts"
 WEBHOOK_RETRIES_NAME = "imadmin: send due webhook retries"
+PRUNE_NAME = "imadmin: prune expired uploads, sessions and API calls"
 
 
 def ensure_schedules(using="default", **kwargs):
@@ -33,6 +34,15 @@ def ensure_schedules(using="default", **kwargs):
             "func": "accounts.tasks.webhook_retries_due",
             "schedule_type": Schedule.MINUTES,
             "minutes": 1,
+            "repeats": -1,
+        },
+    )
+    # Daily: retention is counted in days, and a prune runs in short chunks.
+    Schedule.objects.using(using).update_or_create(
+        name=PRUNE_NAME,
+        defaults={
+            "func": "accounts.tasks.prune",
+            "schedule_type": Schedule.DAILY,
             "repeats": -1,
         },
     )

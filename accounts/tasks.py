@@ -7,12 +7,13 @@ by tasks: ``engine_wake`` only tells it that new work is there.
 from django.conf import settings
 
 from accounts import maintenance as upkeep
-from accounts import services
+from accounts import retention, services
 from accounts.notifications import services as notifications
 from accounts.scheduled import services as scheduled
 from accounts.uploads import services as uploads
 
 from .models import ImportJob, Upload
+from .ops.logs import job_context
 from .pipeline.engine import wake_local
 
 
@@ -26,9 +27,11 @@ def job_prepare(job_id):
 
     Sending begins as soon as the first rows are in.
     """
-    job = ImportJob.objects.filter(pk=job_id).first()
-    if job and uploads.upload_prepare(job=job, seconds=settings.PREPARE_SLICE_SECONDS):
-        services.job_prepare_enqueue(job_id=job_id)
+    with job_context(job_id):
+        job = ImportJob.objects.filter(pk=job_id).first()
+        seconds = settings.PREPARE_SLICE_SECONDS
+        if job and uploads.upload_prepare(job=job, seconds=seconds):
+            services.job_prepare_enqueue(job_id=job_id)
 
 
 def upload_preview(upload_id):
@@ -63,3 +66,8 @@ def scheduled_import_run(scheduled_id):
     """Scheduled: run one scheduled import; the id of the job it started."""
     job = scheduled.scheduled_import_run(scheduled_id=scheduled_id)
     return job.pk if job else None
+
+
+def prune():
+    """Scheduled retention: delete expired uploads, sessions (and API calls if set)."""
+    return retention.records_prune().as_json()

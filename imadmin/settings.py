@@ -6,6 +6,7 @@ library's (DJANGO_SECURE, DATABASE_URL, SIGNIN_*); the README says which.
 Variables renamed to follow that rule are still read under their old names.
 """
 
+import ipaddress
 import math
 import os
 from datetime import timedelta
@@ -100,6 +101,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files before anything else reads the request (sessions, sign-in).
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # After sessions, before common: picks the language from the cookie that
@@ -261,6 +264,8 @@ AXES_DISABLE_ACCESS_LOG = True
 # cookies, HSTS and a redirect of plain HTTP.
 _secure = envbool("DJANGO_SECURE", False)
 SECURE_SSL_REDIRECT = _secure
+# Probes of a load balancer or orchestrator call these over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 SESSION_COOKIE_SECURE = _secure
 CSRF_COOKIE_SECURE = _secure
 LANGUAGE_COOKIE_SECURE = _secure
@@ -335,6 +340,14 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", IMADMIN_VAR_DIR / "static"))
+# collectstatic writes hashed names (cached for a year by browsers) and gzip
+# variants, which WhiteNoise serves from the web process itself.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
 # No STATICFILES_DIRS: accounts/static is an app's static/ folder, which the
 # app directories finder already serves; listing it again made collectstatic
 # find every file twice.
@@ -434,14 +447,51 @@ SCHEDULED_IMPORT_HOSTS = envlist("SCHEDULED_IMPORT_HOSTS", [])
 SCHEDULED_IMPORT_TIMEOUT_SECONDS = envfloat("SCHEDULED_IMPORT_TIMEOUT_SECONDS", 30.0)
 
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+# "json": one JSON object a line, for a log collector; "plain" for people.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
+    "filters": {
+        # Every line a job writes names it; no line carries a UserSig.
+        "job": {"()": "accounts.ops.logs.JobIdFilter"},
+        "secrets": {"()": "accounts.im.client.UserSigRedactingFilter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s%(job)s %(message)s"},
+        "json": {"()": "accounts.ops.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["job", "secrets"],
+        }
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     # urllib3 logs full request URLs at DEBUG, and those carry the UserSig.
-    "loggers": {"urllib3": {"level": "WARNING"}},
+    # django-axes announces itself at every start (every manage.py command).
+    "loggers": {"urllib3": {"level": "WARNING"}, "axes.apps": {"level": "WARNING"}},
 }
+
+# --- Operations: health, metrics, retention ------------------------------------
+# /metrics answers a request with "Authorization: Bearer METRICS_TOKEN", or
+# from an address in METRICS_ALLOWED_ADDRESSES (addresses or networks).
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+METRICS_ALLOWED_ADDRESSES = envlist("METRICS_ALLOWED_ADDRESSES", [])
+for _address in METRICS_ALLOWED_ADDRESSES:
+    try:
+        ipaddress.ip_network(_address, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"METRICS_ALLOWED_ADDRESSES: {_address!r} is not an address or network"
+        ) from None
+# /readyz's account_check of one UserID waits at most this long for IM.
+READYZ_IM_TIMEOUT = envfloat("READYZ_IM_TIMEOUT", 3.0)
+# prune: decided uploads (rows and files) older than this many days go.
+UPLOAD_RETENTION_DAYS = envint("UPLOAD_RETENTION_DAYS", 30)
+# prune: API-call rows older than this many days go; 0 keeps them forever
+# (auditors read them).
+API_CALL_RETENTION_DAYS = envint("API_CALL_RETENTION_DAYS", 0)

@@ -39,6 +39,7 @@ urlpatterns = [
     path("notifications/", include("accounts.notifications.urls")),
     # The JSON API: Bearer tokens, no session or CSRF (accounts/api).
     path("api/v1/", api_urls),
+    path("", include("accounts.ops.urls")),
     path("", include("accounts.web.urls")),
 ]
 

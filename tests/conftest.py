@@ -10,6 +10,7 @@ pytest_plugins = [
     "tests.fixtures_sandbox",
     "tests.fixtures_pipeline",
     "tests.fixtures_browser",
+    "tests.fixtures_production",
 ]
 
 
@@ -17,3 +18,15 @@ pytest_plugins = [
 def fast_password_hasher(settings):
     """Real hashing costs ~0.3 s a sign-in; tests sign in hundreds of times."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def unhashed_static_files(settings):
+    """Pages render without a collectstatic run; the production layout's test
+    (tests/cluster/test_production.py) serves the hashed, compressed files."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {
+            "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        },
+    }

@@ -6,6 +6,8 @@
   prepared, as the worker's task would.
 - ``qcluster``: a factory starting real ``manage.py qcluster`` processes that
   share the test database and the sandbox; stopped (or killed) after the test.
+- ``Managed``: any subprocess in a session of its own with its output in a
+  log file (``QCluster`` is one; tests/fixtures_production.py starts others).
 """
 
 import os
@@ -73,14 +75,14 @@ def database_url():
     return f"postgres://{user}@{host}:{port}/{db['NAME']}"
 
 
-class QCluster:
-    """A real django-q2 cluster process sharing the test database and sandbox."""
+class Managed:
+    """A subprocess in a session of its own, its output appended to ``log_path``."""
 
-    def __init__(self, env, log_path):
+    def __init__(self, argv, *, env, log_path):
         self.log_path = log_path
         self._log = open(log_path, "ab")
         self.proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "manage.py"), "qcluster"],
+            argv,
             cwd=ROOT,
             env=env,
             stdout=self._log,
@@ -107,6 +109,14 @@ class QCluster:
 
     def log_text(self):
         return Path(self.log_path).read_text(errors="replace")
+
+
+class QCluster(Managed):
+    """A real django-q2 cluster process sharing the test database and sandbox."""
+
+    def __init__(self, env, log_path):
+        argv = [sys.executable, str(ROOT / "manage.py"), "qcluster"]
+        super().__init__(argv, env=env, log_path=log_path)
 
 
 @pytest.fixture

@@ -102,3 +102,4 @@ class AuditAction(models.TextChoices):
     SCHEDULE_SAVED = "schedule_saved", "scheduled import saved"
     SCHEDULE_DELETED = "schedule_deleted", "scheduled import deleted"
     NOTIFY_PREFS_SET = "notify_prefs_set", "notification choices set"
+    PRUNE = "prune", "old records pruned"

@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from .. import conf
 from ..models import ACTIVE_JOB_STATUSES, ImportJob, JobStatus
+from ..ops.logs import job_context
 from . import claims, db, lifecycle, limiter, outcomes, policy
 from .senders import SenderSide
 from .units import part_filled
@@ -243,7 +244,8 @@ class Engine(SenderSide):
             view.status, view.wait_until = row["status"], row["wait_until"]
             view.preparing = bool((row["options"] or {}).get("preparing"))
             seen[view.id] = view
-            self._watch(view, row, now)
+            with job_context(view.id):
+                self._watch(view, row, now)
         with self._cv:
             self._jobs = seen
         self._hand_back_held(now)
@@ -317,7 +319,8 @@ class Engine(SenderSide):
         for view in views[start:] + views[:start]:
             if len(self._ready) >= self.low_water:
                 return
-            self._claim_from(view, now)
+            with job_context(view.id):
+                self._claim_from(view, now)
 
     def _claim_from(self, view, now):
         if self._locally_waiting(view.id):

@@ -35,15 +35,23 @@ from .policy import wait_backoff
 
 log = logging.getLogger(__name__)
 SWEEP_CHUNK = 5000  # items a transaction: the write lock is held a moment at a time
+log = logging.getLogger(__name__)
+
+
+def _logged(job_id, changed, message, *args):
+    """Log a transition this call made, naming its job (answers of many jobs
+    are written together, outside any one job's log context)."""
+    if changed:
+        log.info(message, *args, extra={"job_id": job_id})
+    return bool(changed)
 
 
 def started(job_id):
     """Mark a queued job running (its first claim); True if this call did."""
-    return bool(
-        ImportJob.objects.filter(pk=job_id, status=JobStatus.QUEUED).update(
-            status=JobStatus.RUNNING, started_at=timezone.now()
-        )
+    changed = ImportJob.objects.filter(pk=job_id, status=JobStatus.QUEUED).update(
+        status=JobStatus.RUNNING, started_at=timezone.now()
     )
+    return _logged(job_id, changed, "job started")
 
 
 # -- waiting for IM -------------------------------------------------------------
@@ -64,6 +72,7 @@ def wait_begin(job_id, *, code, reason, probe, max_wait, now=None):
     if current["wait_until"] is not None and not probe:
         return
     failures = current["wait_failures"] + 1 if probe else 1
+    _logged(job_id, not probe, "job waiting for IM: %s", reason or describe(code))
     ImportJob.objects.filter(pk=job_id).update(
         wait_until=now + wait_backoff(failures, max_wait),
         wait_since=now if current["wait_until"] is None else F("wait_since"),
@@ -120,16 +129,17 @@ def pause(job_id, *, code, reason=""):
 
     Nothing is failed: its items stay queued until ``resume``.
     """
-    return bool(
-        ImportJob.objects.filter(pk=job_id, status__in=ACTIVE_JOB_STATUSES).update(
-            status=JobStatus.PAUSED,
-            error_code=code,
-            error_message=(describe(code) or reason)[:500],
-            wait_until=None,
-            wait_since=None,
-            wait_failures=0,
-        )
+    changed = ImportJob.objects.filter(
+        pk=job_id, status__in=ACTIVE_JOB_STATUSES
+    ).update(
+        status=JobStatus.PAUSED,
+        error_code=code,
+        error_message=(describe(code) or reason)[:500],
+        wait_until=None,
+        wait_since=None,
+        wait_failures=0,
     )
+    return _logged(job_id, changed, "job paused: IM error %s", code)
 
 
 def resume(job_id):
@@ -247,6 +257,7 @@ def finish_if_complete(job_id, counts=None):
             pk=job_id, status__in=ACTIVE_JOB_STATUSES, finished_at=None
         ).update(status=final, finished_at=timezone.now(), wait_until=None)
     elif status in FINAL_JOB_STATUSES:
+        final = status
         changed = ImportJob.objects.filter(pk=job_id, finished_at=None).update(
             finished_at=timezone.now()
         )
@@ -254,7 +265,7 @@ def finish_if_complete(job_id, counts=None):
         return False  # paused: a person resumes it
     if changed:
         ended(ImportJob.objects.get(pk=job_id))
-    return bool(changed)
+    return _logged(job_id, changed, "job ended: %s", final)
 
 
 def ended(job):

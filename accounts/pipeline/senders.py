@@ -15,6 +15,7 @@ import time
 from django.conf import settings
 from django.db import connection
 
+from ..ops.logs import job_context
 from . import policy, sending
 
 log = logging.getLogger(__name__)
@@ -37,8 +38,9 @@ class SenderSide:
         client = self._client_factory()
         try:
             while (unit := self._take()) is not None:
-                answer = self._send(client, unit)
-                self._answered(unit, answer)
+                with job_context(unit.job_id):
+                    answer = self._send(client, unit)
+                    self._answered(unit, answer)
         except Exception:
             log.exception("an engine sender failed")
         finally:

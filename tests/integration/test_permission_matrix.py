@@ -69,6 +69,11 @@ EXPECTED = {
     "audit:job_calls_csv": {"GET": "302 403 403 200", "POST": "302 405 405 405"},
     # each person's own notification choice (an empty POST turns email off)
     "notifications:preferences": {"GET": "302 200 200 200", "POST": "302 302 302 302"},
+    # probes and Prometheus: no sign-in; /readyz fails here (no worker cluster),
+    # /metrics is hidden from anyone without METRICS_TOKEN or an allowed address
+    "ops:healthz": {"GET": "200 200 200 200", "POST": "405 405 405 405"},
+    "ops:readyz": {"GET": "503 503 503 503", "POST": "405 405 405 405"},
+    "ops:metrics": {"GET": "404 404 404 404", "POST": "405 405 405 405"},
 }
 # The admin: its index and the changelists of this project's records.
 # Support users are not staff: the admin sends them to its sign-in page.
@@ -197,7 +202,7 @@ def test_each_persona_gets_the_expected_status_in_the_admin(url, samples):
 def test_each_apps_urls_have_their_own_namespace():
     namespaces = {name.rpartition(":")[0] for name in URLS}
     # Sign-in, password and language pages stay un-namespaced, as Django names them.
-    assert namespaces == {"", "web", "uploads", "audit", "notifications"}
+    assert namespaces == {"", "web", "uploads", "audit", "notifications", "ops"}
     assert {name for name in URLS if ":" not in name} == {
         "login",
         "logout",
