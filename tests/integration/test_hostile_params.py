@@ -26,11 +26,17 @@ from django_q.models import Failure, OrmQ, Schedule, Success
 from accounts.audit.records import audit_record
 from accounts.models import (
     ApiCall,
+    ApiToken,
     AuditAction,
     ImportJob,
+    JobEmail,
     JobItem,
+    NotificationPreference,
+    ScheduledImport,
     TrackedAccount,
     Upload,
+    WebhookDelivery,
+    WebhookEndpoint,
 )
 from tests.integration.test_roles import user_with_role
 
@@ -82,6 +88,16 @@ def world():
         token="t" * 32, created_by=importer, file_name="x.csv", size=1
     )
     Schedule.objects.create(name="s", func="accounts.tasks.maintenance")
+    ApiToken.objects.create(user=importer, prefix="p" * 8, key_hash="0" * 64)
+    endpoint = WebhookEndpoint.objects.create(
+        url="https://hooks.example/x", secret="s" * 20, created_by=importer
+    )
+    WebhookDelivery.objects.create(
+        endpoint=endpoint, job=job, event="job.done", due_at=now
+    )
+    JobEmail.objects.create(job=job, recipient="a@example.com", event="job.done")
+    NotificationPreference.objects.create(user=importer)
+    ScheduledImport.objects.create(name="nightly", source="x.csv", created_by=importer)
     for model, success in ((Success, True), (Failure, False)):
         model.objects.create(
             id=("s" if success else "f") * 32,
@@ -109,6 +125,7 @@ def world():
     )
     values = {
         "pk": job.pk,
+        "job_id": job.pk,
         "user_id": account.user_id,
         "token": upload.token,
         "app_label": "accounts",
@@ -164,7 +181,7 @@ def parameters_read(client, url):
     """What ``url`` reads from its query string, by name."""
     with reads_recorded() as names:
         response = client.get(url)
-    assert response.status_code < 500, url
+    assert response.status_code < 500 or url in NOT_READY_ANSWERS, url
     if response.context and "cl" in response.context:  # an admin list
         names.update(ADMIN_LIST_PARAMS)
         for spec in response.context["cl"].filter_specs:
@@ -190,6 +207,8 @@ def walk(client, values, hostile):
 
 # Sign-out ends the session the walk runs in.
 SKIPPED = {"logout", "admin:logout"}
+# Its 503 is its answer (no worker cluster runs here), not a failure.
+NOT_READY_ANSWERS = {"/readyz"}
 
 
 def server_errors(user, values, hostile):
@@ -198,7 +217,7 @@ def server_errors(user, values, hostile):
     return [
         (url, parameter, value[:20], status)
         for url, parameter, value, status in walk(client, values, hostile)
-        if status >= 500
+        if status >= 500 and not (status == 503 and url in NOT_READY_ANSWERS)
     ]
 
 
