@@ -37,7 +37,7 @@ from accounts.selectors.jobs import (
     jobs_filtered,
     last_finished_job,
     paused_jobs,
-    plural,
+    grouped,
     recent_jobs,
 )
 from accounts.selectors.pace import Pace, job_json, job_pace
@@ -74,7 +74,7 @@ __all__ = [
     "keyset_page",
     "last_finished_job",
     "paused_jobs",
-    "plural",
+    "grouped",
     "recent_jobs",
     "worker_status",
 ]

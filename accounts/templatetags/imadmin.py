@@ -4,7 +4,7 @@ numbers and times as a person reads them."""
 from datetime import datetime
 
 from django import template
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.translation import pgettext_lazy
 
 from accounts import selectors
@@ -22,6 +22,7 @@ JOB_COUNT_NAMES = {
     "imported": pgettext_lazy("job count", "imported"),
     "checked": pgettext_lazy("job count", "checked"),
     "deleted": pgettext_lazy("job count", "deleted"),
+    "succeeded": pgettext_lazy("job count", "succeeded"),
     "failed": pgettext_lazy("job count", "failed"),
     "invalid": pgettext_lazy("job count", "invalid"),
     "cancelled": pgettext_lazy("job count", "cancelled"),
@@ -66,7 +67,7 @@ def thousands(value):
         number = int(value)
     except (TypeError, ValueError):
         return value
-    return formats.number_format(number, force_grouping=True)
+    return selectors.grouped(number)
 
 
 @register.filter
