@@ -109,9 +109,10 @@ def job_waiting_text(job):
     values = {"reason": job.wait_reason, "at": f"{at:%H:%M:%S}"}
     if job.wait_failures > 1:
         values["tries"] = job.wait_failures
-        return gettext(
+        text = gettext(
             "waiting for IM: %(reason)s (%(tries)d tries failed), next try at %(at)s"
-        ) % values
+        )
+        return text % values
     return gettext("waiting for IM: %(reason)s, next try at %(at)s") % values
 
 
@@ -238,9 +239,10 @@ def job_reading_text(job):
             "Reading %(name)s: %(read)s, %(queued)s so far; sending meanwhile."
         ) % {"name": name, **counts}
     if job.options.get("reading_cut"):
-        return gettext(
-            "Reading stopped when the job was cancelled: %(read)s, %(queued)s."
-        ) % counts
+        return (
+            gettext("Reading stopped when the job was cancelled: %(read)s, %(queued)s.")
+            % counts
+        )
     return gettext("File read: %(read)s, %(queued)s.") % counts
 
 

@@ -48,10 +48,11 @@ def error(code, state=""):
     """An error code with the sentence that says what it means (nothing for success).
 
     ``state``: of the account or item; one that has failed (for good) is
-    promised no retry (that sentence is kept in English for now).
+    promised no retry.
     """
-    sentence = failure_sentence if state == FAILED else sentence_for_people
-    return {"code": code, "sentence": sentence(code)}
+    if state == FAILED:
+        return {"code": code, "sentence": failure_sentence(code, for_people=True)}
+    return {"code": code, "sentence": sentence_for_people(code)}
 
 
 @register.filter

@@ -369,12 +369,11 @@ def job_resume(request, pk):
     """Send a paused job again, once what paused it is fixed."""
     job = get_object_or_404(ImportJob, pk=pk)
     if services.job_resume(job=job, user=request.user, request=request):
-        messages.success(request, gettext("Job #%(pk)s is sending again.") % {"pk": job.pk})
+        text = gettext("Job #%(pk)s is sending again.")
+        messages.success(request, text % {"pk": job.pk})
     else:
-        messages.info(
-            request,
-            gettext("Job #%(pk)s is not paused: nothing to resume.") % {"pk": job.pk},
-        )
+        text = gettext("Job #%(pk)s is not paused: nothing to resume.")
+        messages.info(request, text % {"pk": job.pk})
     return redirect("web:job_detail", pk=job.pk)
 
 
@@ -385,18 +384,13 @@ def job_cancel(request, pk):
     job = get_object_or_404(ImportJob, pk=pk)
     cancelled = services.job_cancel(job=job, user=request.user, request=request)
     if cancelled:
-        messages.success(
-            request,
-            gettext(
-                "Job #%(pk)s is cancelled; batches already sent finish and are recorded."
-            )
-            % {"pk": job.pk},
+        text = gettext(
+            "Job #%(pk)s is cancelled; batches already sent finish and are recorded."
         )
+        messages.success(request, text % {"pk": job.pk})
     else:
-        messages.info(
-            request,
-            gettext("Job #%(pk)s had already ended: nothing to cancel.") % {"pk": job.pk},
-        )
+        text = gettext("Job #%(pk)s had already ended: nothing to cancel.")
+        messages.info(request, text % {"pk": job.pk})
     return redirect("web:job_detail", pk=job.pk)
 
 

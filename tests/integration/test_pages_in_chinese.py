@@ -233,7 +233,12 @@ def test_it_says_in_chinese_that_a_job_waits_for_im(client, job):
 
 def test_it_lists_jobs_and_explains_a_bad_link_in_chinese(client, job):
     page = chinese_page(client, "/jobs/", "auditor")
-    for words in ("<h1>任务</h1>", "最新的在前。", "<th class=\"wide\">进度</th>", ">导入</td>"):
+    for words in (
+        "<h1>任务</h1>",
+        "最新的在前。",
+        '<th class="wide">进度</th>',
+        ">导入</td>",
+    ):
         assert words in page
     bad = chinese_page(client, "/jobs/?after=x")
     assert "此分页链接无效：请从第一页重新开始。" in bad
@@ -254,9 +259,7 @@ def test_it_lists_and_shows_accounts_in_chinese(client, job):
 def test_it_asks_in_chinese_before_deleting_an_account(client, job):
     page = chinese_page(client, "/accounts/u-1/delete/", "importer")
     assert "从 IM 删除" in page and "Delete" not in page
-    answer = client.post(
-        "/accounts/u-1/check/", **ZH, follow=True
-    ).content.decode()
+    answer = client.post("/accounts/u-1/check/", **ZH, follow=True).content.decode()
     assert "正在 IM 中查询 u-1：任务 #" in answer
 
 
