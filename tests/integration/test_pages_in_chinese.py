@@ -272,3 +272,11 @@ def test_it_imports_one_account_in_chinese_with_described_fields(client):
     refused = client.post("/import/", {"user_id": "has space"}, **ZH).content.decode()
     assert 'aria-invalid="true"' in refused
     assert missing_ids(refused) == set()
+
+
+def test_it_names_a_wrong_setting_in_the_pages_language(client, settings):
+    settings.IM_RATE_FRACTION = 2
+    page = chinese_page(client, "/", "support")
+    assert "IM 配置有误：IM_RATE_FRACTION 必须大于 0 且不超过 1。" in page
+    english = client.get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "IM_RATE_FRACTION must be above 0 and at most 1." in english
