@@ -1,6 +1,7 @@
 """Starting, retrying, cancelling and resuming jobs: each audited, queued on commit."""
 
 from django.db import transaction
+from django.utils.translation import gettext, gettext_noop
 
 from accounts.audit.records import audit_job_started, audit_record
 from accounts.models import (
@@ -21,7 +22,19 @@ from accounts.services.rows import BUSY_STATES
 
 
 class NothingToDo(Exception):
-    """The request selects no account a job could work on; ``str()`` says why."""
+    """The request selects no account a job could work on; ``str()`` says why.
+
+    ``str()`` is English, as the audit history keeps it; ``for_people()`` is
+    the same sentence in the active language, for a page.
+    """
+
+    def __init__(self, message, **values):
+        self.message, self.values = message, values
+        super().__init__(message % values if values else message)
+
+    def for_people(self):
+        text = gettext(self.message)
+        return text % self.values if self.values else text
 
 
 # -- queueing ----------------------------------------------------------------
@@ -56,8 +69,10 @@ def job_start(
         if not items_add_matching(job, eligible):
             transaction.set_rollback(True)
             raise NothingToDo(
-                "No account to work on: the selection is empty or already in a "
-                "running job."
+                gettext_noop(
+                    "No account to work on: the selection is empty or already in "
+                    "a running job."
+                )
             )
         audit_job_started(job)
         wake()
@@ -73,7 +88,9 @@ def job_retry_failed(*, job, user=None, source=JobSource.ADMIN, request=None):
     """
     try:
         if job.kind != JobKind.IMPORT:
-            raise NothingToDo("Only an import job's failed accounts can be retried.")
+            raise NothingToDo(
+                gettext_noop("Only an import job's failed accounts can be retried.")
+            )
         failed = TrackedAccount.objects.filter(
             job_items__job=job,
             job_items__state=ItemState.FAILED,
@@ -161,10 +178,15 @@ def job_resume_remaining(*, job, user=None, source=JobSource.ADMIN, request=None
     """
     try:
         if job.kind != JobKind.IMPORT or job.status not in RESUMABLE_STATUSES:
-            raise NothingToDo("Only a cancelled or stopped import can be resumed.")
+            raise NothingToDo(
+                gettext_noop("Only a cancelled or stopped import can be resumed.")
+            )
         if not job.settled:
             raise NothingToDo(
-                "The job's last calls are still being answered: try again in a moment."
+                gettext_noop(
+                    "The job's last calls are still being answered: try again in a "
+                    "moment."
+                )
             )
         resumed = job_start(
             kind=JobKind.IMPORT,

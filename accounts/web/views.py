@@ -217,7 +217,7 @@ def _account_action(request, user_id, name):
     try:
         job = start(account=account, user=request.user, request=request)
     except services.NothingToDo as exc:
-        messages.warning(request, str(exc))
+        messages.warning(request, exc.for_people())
     else:
         doing = verb % {"user_id": account.user_id}
         messages.success(
@@ -356,7 +356,7 @@ def _follow_up_job(request, pk, start, sentence):
     try:
         new = start(job=job, user=request.user, source=JobSource.ADMIN, request=request)
     except services.NothingToDo as exc:
-        messages.warning(request, str(exc))
+        messages.warning(request, exc.for_people())
         return redirect("web:job_detail", pk=job.pk)
     values = {"n": grouped(new.total), "old": job.pk, "new": new.pk}
     messages.success(request, sentence(new.total) % values)

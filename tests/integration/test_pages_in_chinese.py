@@ -18,6 +18,7 @@ from accounts.models import (
     AccountState,
     ApiCall,
     AuditAction,
+    AuditEvent,
     ImportJob,
     JobStatus,
     TrackedAccount,
@@ -280,3 +281,16 @@ def test_it_names_a_wrong_setting_in_the_pages_language(client, settings):
     assert "IM 配置有误：IM_RATE_FRACTION 必须大于 0 且不超过 1。" in page
     english = client.get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "IM_RATE_FRACTION must be above 0 and at most 1." in english
+
+
+def test_it_says_in_chinese_why_nothing_was_started_and_audits_it_in_english(
+    client, job
+):
+    client.force_login(user_with_role("importer", "importer-nothing"))
+    job.status = JobStatus.RUNNING
+    job.finished_at = None
+    job.save()
+    answer = client.post(f"/jobs/{job.pk}/continue/", **ZH, follow=True)
+    assert "只有已取消或已停止的导入任务才能继续。" in answer.content.decode()
+    entry = AuditEvent.objects.filter(action=AuditAction.JOB_RESUME).latest("id")
+    assert "Only a cancelled or stopped import can be resumed." in str(entry.details)
