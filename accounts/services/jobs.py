@@ -1,9 +1,10 @@
 """Starting, retrying, cancelling and resuming jobs: each audited, queued on commit."""
 
 from django.db import transaction
-from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext_noop
 
 from accounts.audit.records import audit_job_started, audit_record
+from accounts.im.translatable import TranslatableError
 from accounts.models import (
     ACTIVE_JOB_STATUSES,
     AccountState,
@@ -21,20 +22,9 @@ from accounts.services.items import items_add_matching
 from accounts.services.rows import BUSY_STATES
 
 
-class NothingToDo(Exception):
-    """The request selects no account a job could work on; ``str()`` says why.
-
-    ``str()`` is English, as the audit history keeps it; ``for_people()`` is
-    the same sentence in the active language, for a page.
-    """
-
-    def __init__(self, message, **values):
-        self.message, self.values = message, values
-        super().__init__(message % values if values else message)
-
-    def for_people(self):
-        text = gettext(self.message)
-        return text % self.values if self.values else text
+class NothingToDo(TranslatableError):
+    """The request selects no account a job could work on; ``str()`` says why
+    (in English; ``for_people()`` in the active language)."""
 
 
 # -- queueing ----------------------------------------------------------------

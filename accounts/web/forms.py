@@ -14,7 +14,7 @@ def _validated(check, value):
     try:
         return check(value)
     except FieldError as exc:
-        raise forms.ValidationError(exc.message) from None
+        raise forms.ValidationError(exc.for_people()) from None
 
 
 class SingleImportForm(forms.Form):

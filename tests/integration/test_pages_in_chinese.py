@@ -272,6 +272,8 @@ def test_it_imports_one_account_in_chinese_with_described_fields(client):
     assert 'aria-describedby="id_user_id_helptext"' in page
     refused = client.post("/import/", {"user_id": "has space"}, **ZH).content.decode()
     assert 'aria-invalid="true"' in refused
+    assert "UserID 只能包含字母、数字和可打印的 ASCII 符号，不能有空格。" in refused
+    assert 'id="id_user_id_error"' in refused
     assert missing_ids(refused) == set()
 
 
