@@ -296,3 +296,9 @@ def test_it_says_in_chinese_why_nothing_was_started_and_audits_it_in_english(
     assert "只有已取消或已停止的导入任务才能继续。" in answer.content.decode()
     entry = AuditEvent.objects.filter(action=AuditAction.JOB_RESUME).latest("id")
     assert "Only a cancelled or stopped import can be resumed." in str(entry.details)
+
+
+def test_it_describes_a_bad_job_filter_by_an_id_that_exists(client):
+    page = chinese_page(client, "/jobs/?status=nonsense", "auditor")
+    assert 'aria-describedby="id_status_error"' in page
+    assert missing_ids(page) == set()
