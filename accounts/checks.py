@@ -1,4 +1,8 @@
-"""System checks: a wrong IM setting stops the start with a clear message."""
+"""System checks: a wrong IM setting stops the start with a clear message.
+
+Messages and hints are lazy translations: ``manage.py`` prints them in
+English, the "IM is not configured correctly" banner in the page's language.
+"""
 
 from pathlib import Path
 
@@ -6,6 +10,8 @@ from django.apps import apps
 from django.conf import settings
 from django.core.checks import Error, Warning, register
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from . import conf
 from .im.validation import FieldError, clean_user_id
@@ -22,12 +28,15 @@ def im_settings_check(app_configs, **kwargs):
 def _credential_problems():
     problems = []
     for getter, hint in (
-        (conf.sdkappid, "Set IM_SDKAPPID to the app's SDKAppID from the IM console."),
+        (
+            conf.sdkappid,
+            _("Set IM_SDKAPPID to the app's SDKAppID from the IM console."),
+        ),
         (
             conf.secret_key,
-            "Set IM_SECRET_KEY, or IM_SECRET_KEY_FILE to a file holding it.",
+            _("Set IM_SECRET_KEY, or IM_SECRET_KEY_FILE to a file holding it."),
         ),
-        (conf.base_url, "Set IM_REGION to the app's region, or IM_API_BASE_URL."),
+        (conf.base_url, _("Set IM_REGION to the app's region, or IM_API_BASE_URL.")),
     ):
         try:
             getter()
@@ -45,14 +54,17 @@ def _url_problems():
     if url and not url.startswith(("http://", "https://")):
         return [
             Error(
-                "IM_API_BASE_URL must start with https:// (or http:// for the sandbox)",
+                _(
+                    "IM_API_BASE_URL must start with https:// (or http:// for the "
+                    "sandbox)"
+                ),
                 id="imadmin.E003",
             )
         ]
     if not settings.IM_SANDBOX and url.startswith("http://"):
         return [
             Warning(
-                "IM_API_BASE_URL is plain http: the real service is HTTPS only",
+                _("IM_API_BASE_URL is plain http: the real service is HTTPS only"),
                 id="imadmin.W001",
             )
         ]
@@ -65,8 +77,14 @@ def _timing_problems():
         check = Warning if settings.IM_SANDBOX else Error
         problems.append(
             check(
-                f"IM_READ_TIMEOUT ({settings.IM_READ_TIMEOUT}s) must be longer "
-                f"than the service's own {SERVICE_TIMEOUT:.0f}s timeout",
+                format_lazy(
+                    _(
+                        "IM_READ_TIMEOUT ({read}s) must be longer than the "
+                        "service's own {service:.0f}s timeout"
+                    ),
+                    read=settings.IM_READ_TIMEOUT,
+                    service=SERVICE_TIMEOUT,
+                ),
                 id="imadmin.E004",
             )
         )
@@ -74,17 +92,27 @@ def _timing_problems():
     if settings.IM_CLAIM_LEASE_SECONDS < 2 * reply:
         problems.append(
             Warning(
-                f"IM_CLAIM_LEASE_SECONDS ({settings.IM_CLAIM_LEASE_SECONDS}) is less "
-                f"than twice a call's longest wait ({reply:g}s): a claim then lives "
-                "on its renewals alone, and a call could outlast a lease",
-                hint="Keep IM_CLAIM_LEASE_SECONDS at least twice IM_CONNECT_TIMEOUT "
-                "+ IM_READ_TIMEOUT.",
+                format_lazy(
+                    _(
+                        "IM_CLAIM_LEASE_SECONDS ({lease}) is less than twice a "
+                        "call's longest wait ({reply:g}s): a claim then lives on its "
+                        "renewals alone, and a call could outlast a lease"
+                    ),
+                    lease=settings.IM_CLAIM_LEASE_SECONDS,
+                    reply=reply,
+                ),
+                hint=_(
+                    "Keep IM_CLAIM_LEASE_SECONDS at least twice IM_CONNECT_TIMEOUT "
+                    "+ IM_READ_TIMEOUT."
+                ),
                 id="imadmin.W002",
             )
         )
     if not 0 < settings.IM_RATE_FRACTION <= 1:
         problems.append(
-            Error("IM_RATE_FRACTION must be above 0 and at most 1", id="imadmin.E005")
+            Error(
+                _("IM_RATE_FRACTION must be above 0 and at most 1"), id="imadmin.E005"
+            )
         )
     return problems
 

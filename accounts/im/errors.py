@@ -13,7 +13,7 @@ import enum
 import re
 from dataclasses import dataclass
 
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_noop as _
 
 
@@ -162,16 +162,30 @@ def sentence_for_people(code):
     return gettext(_UNLISTED) % {"code": code}
 
 
-# The part of a sentence that promises a retry: "It will be retried (more
-# slowly)." or "; whether ... is checked before any retry."
-_RETRY_PROMISE = re.compile(r"\s*It will be retried[^.]*\.$|;[^;]*\bretry\.$")
+# The part of a sentence that promises a retry, by language: in English "It
+# will be retried (more slowly)." or "; whether ... is checked before any
+# retry."; the Chinese catalogue ends such a sentence with "，将会重试。",
+# "，将放慢速度重试。" or "；重试前会先查询…。".
+_RETRY_PROMISE = {
+    "en": (re.compile(r"\s*It will be retried[^.]*\.$|;[^;]*\bretry\.$"), "."),
+    "zh": (re.compile(r"[，；][^，；]*重试[^，；]*。$"), "。"),
+}
+
+
+def _without_retry_promise(sentence, language):
+    pattern, stop = _RETRY_PROMISE.get(language[:2], _RETRY_PROMISE["en"])
+    cut = pattern.sub("", sentence)
+    return cut if cut.endswith(stop) else cut + stop
 
 
 def describe_cause(code):
     """``describe(code)`` without its promise of a retry: what happened, only."""
-    sentence = describe(code)
-    cut = _RETRY_PROMISE.sub("", sentence)
-    return cut if cut.endswith(".") else cut + "."
+    return _without_retry_promise(describe(code), "en")
+
+
+def cause_for_people(code):
+    """``describe_cause(code)`` in the active language, for a page."""
+    return _without_retry_promise(sentence_for_people(code), get_language() or "en")
 
 
 _USERSIG_IN_TEXT = re.compile(r"(usersig=)[^&\s'\"]+", re.IGNORECASE)

@@ -9,6 +9,10 @@ unsupported. The safe reading is printable ASCII without spaces; change
 import re
 from urllib.parse import urlsplit
 
+from django.utils.translation import gettext_noop as _
+
+from .translatable import TranslatableError
+
 USERID_MAX_BYTES = 32
 PROFILE_MAX_BYTES = 500
 USERID_PATTERN = re.compile(r"[!-~]+")  # printable ASCII, no space
@@ -19,16 +23,15 @@ _WHITESPACE = re.compile(r"\s")
 _PLAIN_HTTP_URL = re.compile(
     r"https?://[A-Za-z0-9][A-Za-z0-9.-]*(?::[0-9]*)?(?:[/?#]\S*)?"
 )
-USERID_RULE = "letters, digits and printable ASCII symbols, no spaces"
 
 
-class FieldError(ValueError):
-    """A value the API would refuse; ``str()`` is a sentence for people."""
+class FieldError(TranslatableError, ValueError):
+    """A value the API would refuse; ``str()`` is a sentence for people, in
+    English; ``for_people()`` says it in the active language."""
 
-    def __init__(self, field, message):
-        super().__init__(message)
+    def __init__(self, field, message, **values):
+        super().__init__(message, field=field, **values)
         self.field = field
-        self.message = message
 
 
 def byte_length(value):
@@ -40,24 +43,32 @@ def _utf8_size(field, value):
     try:
         return byte_length(value)
     except UnicodeEncodeError:
-        raise FieldError(field, f"{field} is not valid UTF-8 text.") from None
+        raise FieldError(field, _("%(field)s is not valid UTF-8 text.")) from None
 
 
 def clean_user_id(value):
     """Return the UserID with surrounding whitespace trimmed, or raise FieldError."""
     if not isinstance(value, str):
-        raise FieldError("UserID", "UserID must be text.")
+        raise FieldError("UserID", _("UserID must be text."))
     value = value.strip()
     if not value:
-        raise FieldError("UserID", "UserID is empty.")
+        raise FieldError("UserID", _("UserID is empty."))
     size = _utf8_size("UserID", value)
     if size > USERID_MAX_BYTES:
         raise FieldError(
             "UserID",
-            f"UserID is {size} bytes in UTF-8; IM allows at most {USERID_MAX_BYTES}.",
+            _("UserID is %(size)s bytes in UTF-8; IM allows at most %(most)s."),
+            size=size,
+            most=USERID_MAX_BYTES,
         )
     if not USERID_PATTERN.fullmatch(value):
-        raise FieldError("UserID", f"UserID may contain only {USERID_RULE}.")
+        raise FieldError(
+            "UserID",
+            _(
+                "UserID may contain only letters, digits and printable ASCII "
+                "symbols, no spaces."
+            ),
+        )
     return value
 
 
@@ -77,10 +88,10 @@ def clean_face_url(value):
             host = None
         if not host or parts.scheme not in ("http", "https"):
             raise FieldError(
-                "FaceUrl", "Avatar URL must be an http:// or https:// address."
+                "FaceUrl", _("Avatar URL must be an http:// or https:// address.")
             )
         if _WHITESPACE.search(value):
-            raise FieldError("FaceUrl", "Avatar URL must not contain spaces.")
+            raise FieldError("FaceUrl", _("Avatar URL must not contain spaces."))
     return value
 
 
@@ -88,12 +99,14 @@ def _clean_profile(field, value):
     if value is None:
         return ""
     if not isinstance(value, str):
-        raise FieldError(field, f"{field} must be text.")
+        raise FieldError(field, _("%(field)s must be text."))
     value = value.strip()
     size = _utf8_size(field, value)
     if size > PROFILE_MAX_BYTES:
         raise FieldError(
             field,
-            f"{field} is {size} bytes in UTF-8; IM allows at most {PROFILE_MAX_BYTES}.",
+            _("%(field)s is %(size)s bytes in UTF-8; IM allows at most %(most)s."),
+            size=size,
+            most=PROFILE_MAX_BYTES,
         )
     return value

@@ -1,46 +1,47 @@
 """The states, kinds and sources every model and rule speaks of."""
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class AccountState(models.TextChoices):
-    PENDING = "pending", "pending"  # known, not queued
-    QUEUED = "queued", "queued"
-    IMPORTING = "importing", "importing"  # set by earlier versions, not any more
-    IMPORTED = "imported", "imported"
-    FAILED = "failed", "failed"  # may be retried
-    INVALID = "invalid", "invalid"  # will not succeed without new data
+    PENDING = "pending", _("pending")  # known, not queued
+    QUEUED = "queued", _("queued")
+    IMPORTING = "importing", _("importing")  # set by earlier versions, not any more
+    IMPORTED = "imported", _("imported")
+    FAILED = "failed", _("failed")  # may be retried
+    INVALID = "invalid", _("invalid")  # will not succeed without new data
 
 
 class RemoteStatus(models.TextChoices):
-    UNKNOWN = "", "not checked"
+    UNKNOWN = "", _("not checked")
     IMPORTED = "Imported", "Imported"
     NOT_IMPORTED = "NotImported", "NotImported"
 
 
 class JobKind(models.TextChoices):
-    IMPORT = "import", "import"
-    CHECK = "check", "check"
-    DELETE = "delete", "delete"
+    IMPORT = "import", _("import")
+    CHECK = "check", _("check")
+    DELETE = "delete", _("delete")
 
 
 class JobSource(models.TextChoices):
-    FORM = "form", "form"
-    CSV = "csv", "CSV upload"
-    ADMIN = "admin", "admin action"
-    COMMAND = "command", "command"
-    SCHEDULE = "schedule", "schedule"
+    FORM = "form", _("form")
+    CSV = "csv", _("CSV upload")
+    ADMIN = "admin", _("admin action")
+    COMMAND = "command", _("command")
+    SCHEDULE = "schedule", _("schedule")
     API = "api", "API"
 
 
 class JobStatus(models.TextChoices):
-    QUEUED = "queued", "queued"
-    RUNNING = "running", "running"
-    DONE = "done", "done"
-    DONE_WITH_ERRORS = "done_with_errors", "done with errors"
-    PAUSED = "paused", "paused: needs attention"
-    STOPPED = "stopped", "stopped"
-    CANCELLED = "cancelled", "cancelled"
+    QUEUED = "queued", _("queued")
+    RUNNING = "running", _("running")
+    DONE = "done", _("done")
+    DONE_WITH_ERRORS = "done_with_errors", _("done with errors")
+    PAUSED = "paused", _("paused: needs attention")
+    STOPPED = "stopped", _("stopped")
+    CANCELLED = "cancelled", _("cancelled")
 
 
 # Statuses in which a job's items may still be sent.
@@ -56,50 +57,50 @@ FINAL_JOB_STATUSES = (
 
 
 class ItemState(models.TextChoices):
-    QUEUED = "queued", "queued"  # a claimed one carries a lease (claimed_until)
-    RUNNING = "running", "running"  # set by earlier versions, not any more
-    SUCCEEDED = "succeeded", "succeeded"
-    FAILED = "failed", "failed"
-    INVALID = "invalid", "invalid"
-    CANCELLED = "cancelled", "cancelled"
+    QUEUED = "queued", _("queued")  # a claimed one carries a lease (claimed_until)
+    RUNNING = "running", _("running")  # set by earlier versions, not any more
+    SUCCEEDED = "succeeded", _("succeeded")
+    FAILED = "failed", _("failed")
+    INVALID = "invalid", _("invalid")
+    CANCELLED = "cancelled", _("cancelled")
 
 
 OPEN_ITEM_STATES = (ItemState.QUEUED, ItemState.RUNNING)
 
 
 class UploadStatus(models.TextChoices):
-    PREVIEWING = "previewing", "being read"  # a large file, read by a worker
-    PREVIEWED = "previewed", "previewed"
-    CONFIRMED = "confirmed", "confirmed"
-    CANCELLED = "cancelled", "cancelled"
-    REJECTED = "rejected", "rejected"  # unreadable file: nothing kept
+    PREVIEWING = "previewing", _("being read")  # a large file, read by a worker
+    PREVIEWED = "previewed", _("previewed")
+    CONFIRMED = "confirmed", _("confirmed")
+    CANCELLED = "cancelled", _("cancelled")
+    REJECTED = "rejected", _("rejected")  # unreadable file: nothing kept
 
 
 class AuditAction(models.TextChoices):
-    SIGN_IN = "sign_in", "signed in"
-    SIGN_IN_FAILED = "sign_in_failed", "sign-in failed"
-    LOCKED_OUT = "locked_out", "locked out"
-    SIGN_OUT = "sign_out", "signed out"
-    PASSWORD_CHANGED = "password_changed", "password changed"
-    PASSWORD_REFUSED = "password_refused", "password change refused"
-    SINGLE_IMPORT = "single_import", "single import"
-    CSV_UPLOADED = "csv_uploaded", "CSV uploaded and previewed"
-    CSV_CONFIRMED = "csv_confirmed", "CSV confirmed"
-    CSV_CANCELLED = "csv_cancelled", "CSV cancelled"
-    CSV_REJECTED = "csv_rejected", "CSV rejected"
-    ADMIN_ACTION = "admin_action", "admin action"
-    JOB_RETRY = "job_retry", "retry failed"
-    JOB_CANCEL = "job_cancel", "job cancelled"
-    JOB_RESUME = "job_resume", "job resumed"
-    JOB_STARTED = "job_started", "job started"
-    JOB_ENDED = "job_ended", "job ended"
-    ROLE_CHANGED = "role_changed", "role changed"
-    EXPORT = "export", "export"
-    TOKEN_CREATED = "token_created", "API token created"
-    TOKEN_REVOKED = "token_revoked", "API token revoked"
-    WEBHOOK_SAVED = "webhook_saved", "webhook saved"
-    WEBHOOK_DELETED = "webhook_deleted", "webhook deleted"
-    SCHEDULE_SAVED = "schedule_saved", "scheduled import saved"
-    SCHEDULE_DELETED = "schedule_deleted", "scheduled import deleted"
-    NOTIFY_PREFS_SET = "notify_prefs_set", "notification choices set"
-    PRUNE = "prune", "old records pruned"
+    SIGN_IN = "sign_in", _("signed in")
+    SIGN_IN_FAILED = "sign_in_failed", _("sign-in failed")
+    LOCKED_OUT = "locked_out", _("locked out")
+    SIGN_OUT = "sign_out", _("signed out")
+    PASSWORD_CHANGED = "password_changed", _("password changed")
+    PASSWORD_REFUSED = "password_refused", _("password change refused")
+    SINGLE_IMPORT = "single_import", _("single import")
+    CSV_UPLOADED = "csv_uploaded", _("CSV uploaded and previewed")
+    CSV_CONFIRMED = "csv_confirmed", _("CSV confirmed")
+    CSV_CANCELLED = "csv_cancelled", _("CSV cancelled")
+    CSV_REJECTED = "csv_rejected", _("CSV rejected")
+    ADMIN_ACTION = "admin_action", _("admin action")
+    JOB_RETRY = "job_retry", _("retry failed")
+    JOB_CANCEL = "job_cancel", _("job cancelled")
+    JOB_RESUME = "job_resume", _("job resumed")
+    JOB_STARTED = "job_started", _("job started")
+    JOB_ENDED = "job_ended", _("job ended")
+    ROLE_CHANGED = "role_changed", _("role changed")
+    EXPORT = "export", _("export")
+    TOKEN_CREATED = "token_created", _("API token created")
+    TOKEN_REVOKED = "token_revoked", _("API token revoked")
+    WEBHOOK_SAVED = "webhook_saved", _("webhook saved")
+    WEBHOOK_DELETED = "webhook_deleted", _("webhook deleted")
+    SCHEDULE_SAVED = "schedule_saved", _("scheduled import saved")
+    SCHEDULE_DELETED = "schedule_deleted", _("scheduled import deleted")
+    NOTIFY_PREFS_SET = "notify_prefs_set", _("notification choices set")
+    PRUNE = "prune", _("old records pruned")

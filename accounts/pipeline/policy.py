@@ -25,6 +25,8 @@ import enum
 import random
 from dataclasses import dataclass, field
 
+from django.utils.translation import gettext, gettext_noop
+
 from ..im import errors
 from ..im.errors import ErrorClass
 from ..models import JobKind, RemoteStatus
@@ -130,18 +132,30 @@ def is_retried(code):
     return Action.RETRY in actions or Action.WAIT in actions
 
 
-def failure_sentence(code):
+_SPENT = gettext_noop(
+    "%(cause)s Its attempts are spent, so it is not retried by itself: retry it "
+    "from its job or its page."
+)
+
+
+def failure_sentence(code, *, for_people=False):
     """The sentence for an account that failed for good with ``code``.
 
     A code this table retries fails an account only once ``retry`` finds its
     attempts spent, so the code's own promise of a retry no longer holds.
+    English as stored, or ``for_people`` in the active language.
     """
+    if for_people:
+        sentence, cause, words = (
+            errors.sentence_for_people,
+            errors.cause_for_people,
+            gettext,
+        )
+    else:
+        sentence, cause, words = errors.describe, errors.describe_cause, str
     if not code or not is_retried(code):
-        return errors.describe(code)
-    return (
-        f"{errors.describe_cause(code)} Its attempts are spent, so it is not "
-        "retried by itself: retry it from its job or its page."
-    )
+        return sentence(code)
+    return words(_SPENT) % {"cause": cause(code)}
 
 
 def counts_attempt(job_kind, api):

@@ -26,6 +26,7 @@ from accounts.selectors.dashboard import (
 )
 from accounts.selectors.items import job_items_filtered
 from accounts.selectors.jobs import (
+    grouped,
     job_calls_page,
     job_counts,
     job_phase,
@@ -37,7 +38,6 @@ from accounts.selectors.jobs import (
     jobs_filtered,
     last_finished_job,
     paused_jobs,
-    plural,
     recent_jobs,
 )
 from accounts.selectors.pace import Pace, job_json, job_pace
@@ -74,7 +74,7 @@ __all__ = [
     "keyset_page",
     "last_finished_job",
     "paused_jobs",
-    "plural",
+    "grouped",
     "recent_jobs",
     "worker_status",
 ]

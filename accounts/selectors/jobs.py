@@ -3,9 +3,10 @@
 import time
 from datetime import datetime
 
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.translation import gettext, gettext_lazy, ngettext, pgettext
 
-from accounts.im.errors import describe
+from accounts.im.errors import describe, sentence_for_people
 from accounts.models import (
     ApiCall,
     ImportJob,
@@ -96,14 +97,34 @@ def job_calls_page(job, *, after=None, before=None, size=PAGE_SIZE):
 
 
 def job_waiting_text(job):
-    """ "waiting for IM: <reason>, next try at <time>" for a waiting job, else ""."""
+    """ "waiting for IM: <reason>, next try at <time>" for a waiting job, else "".
+
+    In the active language; the reason is the pipeline's, stored in English.
+    """
     if not job.waiting:
         return ""
     at = timezone.localtime(
         datetime.fromtimestamp(job.wait_until, tz=timezone.get_current_timezone())
     )
-    tries = f" ({job.wait_failures} tries failed)" if job.wait_failures > 1 else ""
-    return f"waiting for IM: {job.wait_reason}{tries}, next try at {at:%H:%M:%S}"
+    values = {"reason": job.wait_reason, "at": f"{at:%H:%M:%S}"}
+    if job.wait_failures > 1:
+        values["tries"] = job.wait_failures
+        text = gettext(
+            "waiting for IM: %(reason)s (%(tries)d tries failed), next try at %(at)s"
+        )
+        return text % values
+    return gettext("waiting for IM: %(reason)s, next try at %(at)s") % values
+
+
+def job_waiting_sentence(job):
+    """The page's notice of a waiting job: its waiting text and what that means."""
+    waiting = job_waiting_text(job)
+    if not waiting:
+        return ""
+    return gettext(
+        "%(waiting)s. No account is failed while IM is not answering; the job "
+        "goes on by itself once it answers."
+    ) % {"waiting": waiting[:1].upper() + waiting[1:]}
 
 
 def job_progress(job, *, now=None):
@@ -132,7 +153,7 @@ def job_progress(job, *, now=None):
         "rate": pace.rate,
         "eta_seconds": pace.eta_seconds,
         "error_code": job.error_code,
-        "error_sentence": job.error_sentence,
+        "error_sentence": sentence_for_people(job.error_code),
         "preparing": job.preparing,
         "settled": job.settled,
         "segments": _segments(counts, job.total),
@@ -151,10 +172,15 @@ def _progress_texts(job, pace):
         "phase_text": _phase_text(job),
         "reading_text": job_reading_text(job),
         # After a stop or cancel, what is left is only the calls in flight.
-        "remaining_label": "in flight" if _ending(job) else "remaining",
+        "remaining_label": (
+            pgettext("job count", "in flight")
+            if _ending(job)
+            else pgettext("job count", "remaining")
+        ),
         "percent_text": _percent_text(job, job.percent),
         "eta_text": duration_text(pace.eta_seconds),
         "waiting": job_waiting_text(job),
+        "waiting_sentence": job_waiting_sentence(job),
     }
 
 
@@ -163,18 +189,22 @@ def _ending(job):
 
 
 PHASE_TEXT = {
-    "reading": "Phase 1 of 2: reading the file; its first accounts are sent meanwhile.",
-    "sending": "Phase 2 of 2: the file is read; sending.",
-    "ending": "Ended: the calls already sent are being answered and recorded.",
-    "ended": "Ended: these counts are final.",
+    "reading": gettext_lazy(
+        "Phase 1 of 2: reading the file; its first accounts are sent meanwhile."
+    ),
+    "sending": gettext_lazy("Phase 2 of 2: the file is read; sending."),
+    "ending": gettext_lazy(
+        "Ended: the calls already sent are being answered and recorded."
+    ),
+    "ended": gettext_lazy("Ended: these counts are final."),
 }
 
 
 def _phase_text(job):
     phase = job_phase(job)
     if phase == "sending" and "prepared_rows" not in job.options:
-        return "Sending."  # no file: one phase only
-    return PHASE_TEXT[phase]
+        return gettext("Sending.")  # no file: one phase only
+    return str(PHASE_TEXT[phase])
 
 
 def job_phase(job):
@@ -197,25 +227,34 @@ def job_reading_text(job):
     if "prepared_rows" not in job.options:
         return ""
     rows = job.options["prepared_rows"]
-    read = f"{plural(rows, 'valid row')} read"
-    queued = f"{plural(job.total, 'account')} queued"
+    counts = {
+        "read": ngettext("%(n)s valid row read", "%(n)s valid rows read", rows)
+        % {"n": grouped(rows)},
+        "queued": ngettext("%(n)s account queued", "%(n)s accounts queued", job.total)
+        % {"n": grouped(job.total)},
+    }
     if job.preparing:
-        name = job.label or "the file"
-        return f"Reading {name}: {read}, {queued} so far; sending meanwhile."
+        name = job.label or gettext("the file")
+        return gettext(
+            "Reading %(name)s: %(read)s, %(queued)s so far; sending meanwhile."
+        ) % {"name": name, **counts}
     if job.options.get("reading_cut"):
-        return f"Reading stopped when the job was cancelled: {read}, {queued}."
-    return f"File read: {read}, {queued}."
+        return (
+            gettext("Reading stopped when the job was cancelled: %(read)s, %(queued)s.")
+            % counts
+        )
+    return gettext("File read: %(read)s, %(queued)s.") % counts
 
 
-def plural(count, noun):
-    """ "1 account", "2 accounts", "1,000 accounts"."""
-    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+def grouped(count):
+    """1000 → "1,000", grouped as the active language groups digits."""
+    return formats.number_format(count, force_grouping=True)
 
 
 def _percent_text(job, percent):
     if percent is not None:
         return f"{percent:.1f}%"
-    return "reading…" if job.preparing else "—"
+    return gettext("reading…") if job.preparing else "—"
 
 
 def duration_text(seconds):
@@ -224,11 +263,12 @@ def duration_text(seconds):
         return ""
     hours, rest = divmod(int(seconds), 3600)
     minutes, secs = divmod(rest, 60)
+    values = {"h": hours, "min": minutes, "s": secs}
     if hours:
-        return f"about {hours} h {minutes} min"
+        return gettext("about %(h)d h %(min)d min") % values
     if minutes:
-        return f"about {minutes} min {secs} s"
-    return f"about {secs} s"
+        return gettext("about %(min)d min %(s)d s") % values
+    return gettext("about %(s)d s") % values
 
 
 def _segments(counts, total):

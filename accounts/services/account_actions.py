@@ -4,6 +4,8 @@ Each starts a job of that one account (the engines send it within a moment),
 and each is audited as the person's action, whether it started a job or not.
 """
 
+from django.utils.translation import gettext_noop
+
 from accounts.audit.records import audit_record
 from accounts.models import AuditAction, JobKind, JobSource, TrackedAccount
 from accounts.services.jobs import NothingToDo, job_start
@@ -55,7 +57,10 @@ def _account_job(account, action, user, request):
     except NothingToDo:
         _audit(action, account, user, request, None)
         raise NothingToDo(
-            f"{account.user_id} is in a running job already: nothing was started."
+            gettext_noop(
+                "%(user_id)s is in a running job already: nothing was started."
+            ),
+            user_id=account.user_id,
         ) from None
     _audit(action, account, user, request, job)
     return job

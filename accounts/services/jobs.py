@@ -1,8 +1,10 @@
 """Starting, retrying, cancelling and resuming jobs: each audited, queued on commit."""
 
 from django.db import transaction
+from django.utils.translation import gettext_noop
 
 from accounts.audit.records import audit_job_started, audit_record
+from accounts.im.translatable import TranslatableError
 from accounts.models import (
     ACTIVE_JOB_STATUSES,
     AccountState,
@@ -20,8 +22,9 @@ from accounts.services.items import items_add_matching
 from accounts.services.rows import BUSY_STATES
 
 
-class NothingToDo(Exception):
-    """The request selects no account a job could work on; ``str()`` says why."""
+class NothingToDo(TranslatableError):
+    """The request selects no account a job could work on; ``str()`` says why
+    (in English; ``for_people()`` in the active language)."""
 
 
 # -- queueing ----------------------------------------------------------------
@@ -56,8 +59,10 @@ def job_start(
         if not items_add_matching(job, eligible):
             transaction.set_rollback(True)
             raise NothingToDo(
-                "No account to work on: the selection is empty or already in a "
-                "running job."
+                gettext_noop(
+                    "No account to work on: the selection is empty or already in "
+                    "a running job."
+                )
             )
         audit_job_started(job)
         wake()
@@ -73,7 +78,9 @@ def job_retry_failed(*, job, user=None, source=JobSource.ADMIN, request=None):
     """
     try:
         if job.kind != JobKind.IMPORT:
-            raise NothingToDo("Only an import job's failed accounts can be retried.")
+            raise NothingToDo(
+                gettext_noop("Only an import job's failed accounts can be retried.")
+            )
         failed = TrackedAccount.objects.filter(
             job_items__job=job,
             job_items__state=ItemState.FAILED,
@@ -161,10 +168,15 @@ def job_resume_remaining(*, job, user=None, source=JobSource.ADMIN, request=None
     """
     try:
         if job.kind != JobKind.IMPORT or job.status not in RESUMABLE_STATUSES:
-            raise NothingToDo("Only a cancelled or stopped import can be resumed.")
+            raise NothingToDo(
+                gettext_noop("Only a cancelled or stopped import can be resumed.")
+            )
         if not job.settled:
             raise NothingToDo(
-                "The job's last calls are still being answered: try again in a moment."
+                gettext_noop(
+                    "The job's last calls are still being answered: try again in a "
+                    "moment."
+                )
             )
         resumed = job_start(
             kind=JobKind.IMPORT,

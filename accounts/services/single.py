@@ -5,10 +5,11 @@ from dataclasses import dataclass
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 
 from accounts import conf
 from accounts.audit.records import audit_job_started, audit_record
-from accounts.im.errors import ImError
+from accounts.im.errors import ImError, sentence_for_people
 from accounts.models import (
     AccountState,
     AuditAction,
@@ -93,11 +94,16 @@ def single_import_problem(exc):
     For ImproperlyConfigured, NothingToDo and ImError; anything else is re-raised.
     """
     if isinstance(exc, ImproperlyConfigured):
-        return f"Nothing was sent: IM is not configured ({exc}). Ask an administrator."
+        text = gettext(
+            "Nothing was sent: IM is not configured (%(problem)s). Ask an "
+            "administrator."
+        )
+        return text % {"problem": exc}
     if isinstance(exc, NothingToDo):
-        return str(exc)
+        return exc.for_people()
     if isinstance(exc, ImError):
-        return f"IM answered error {exc.code}: {exc.sentence}"
+        text = gettext("IM answered error %(code)s: %(sentence)s")
+        return text % {"code": exc.code, "sentence": sentence_for_people(exc.code)}
     raise exc
 
 
@@ -146,8 +152,11 @@ def _account_for_form(account, user_id, nick, face_url):
     outcome = row_outcome(account, nick, face_url, reimport=True)
     if outcome == RowOutcome.BUSY:
         raise NothingToDo(
-            f"{user_id} is already queued in job #{account.job_id}; "
-            "wait for it to finish."
+            gettext_noop(
+                "%(user_id)s is already queued in job #%(pk)s; wait for it to finish."
+            ),
+            user_id=user_id,
+            pk=account.job_id,
         )
     if outcome == RowOutcome.NEW:
         row = {"user_id": user_id, "nick": nick, "face_url": face_url}

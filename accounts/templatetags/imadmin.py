@@ -4,7 +4,7 @@ numbers and times as a person reads them."""
 from datetime import datetime
 
 from django import template
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.translation import pgettext_lazy
 
 from accounts import selectors
@@ -22,6 +22,7 @@ JOB_COUNT_NAMES = {
     "imported": pgettext_lazy("job count", "imported"),
     "checked": pgettext_lazy("job count", "checked"),
     "deleted": pgettext_lazy("job count", "deleted"),
+    "succeeded": pgettext_lazy("job count", "succeeded"),
     "failed": pgettext_lazy("job count", "failed"),
     "invalid": pgettext_lazy("job count", "invalid"),
     "cancelled": pgettext_lazy("job count", "cancelled"),
@@ -47,10 +48,11 @@ def error(code, state=""):
     """An error code with the sentence that says what it means (nothing for success).
 
     ``state``: of the account or item; one that has failed (for good) is
-    promised no retry (that sentence is kept in English for now).
+    promised no retry.
     """
-    sentence = failure_sentence if state == FAILED else sentence_for_people
-    return {"code": code, "sentence": sentence(code)}
+    if state == FAILED:
+        return {"code": code, "sentence": failure_sentence(code, for_people=True)}
+    return {"code": code, "sentence": sentence_for_people(code)}
 
 
 @register.filter
@@ -66,7 +68,7 @@ def thousands(value):
         number = int(value)
     except (TypeError, ValueError):
         return value
-    return formats.number_format(number, force_grouping=True)
+    return selectors.grouped(number)
 
 
 @register.filter

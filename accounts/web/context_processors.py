@@ -8,6 +8,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from accounts import conf, selectors
 from accounts.checks import im_settings_check
@@ -83,7 +84,8 @@ def im_check_errors():
     """The messages of the IM system checks that fail, run at most once a minute.
 
     Kept per process: the answer depends only on this process's settings (and
-    the key file, read again once the minute is over).
+    the key file, read again once the minute is over). The problems are kept,
+    not their sentences, so each page says them in its own language.
     """
     key = tuple(repr(getattr(settings, name, None)) for name in _CHECKED_SETTINGS)
     now = time.monotonic()
@@ -92,11 +94,11 @@ def im_check_errors():
         _last_check.update(
             key=key,
             at=now,
-            errors=[_sentence(p) for p in problems if p.level >= ERROR],
+            errors=[p for p in problems if p.level >= ERROR],
         )
-    return _last_check["errors"]
+    return [_sentence(p) for p in _last_check["errors"]]
 
 
 def _sentence(problem):
-    text = problem.msg.rstrip(".") + "."
+    text = str(problem.msg).rstrip(".。") + pgettext("end of a sentence", ".")
     return f"{text} {problem.hint}" if problem.hint else text

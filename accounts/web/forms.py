@@ -1,20 +1,21 @@
 """Forms of the pages: field rules come from accounts.im.validation, nowhere else."""
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from accounts.im.validation import FieldError, clean_face_url, clean_nick, clean_user_id
 from accounts.models import AccountState, JobSource, JobStatus, RemoteStatus
 from accounts.params import BadParameter, IdField, parse_id
 from accounts.selectors import DRIFTED, UNCHECKED
 
-ANY = [("", "any")]
+ANY = [("", _("any"))]
 
 
 def _validated(check, value):
     try:
         return check(value)
     except FieldError as exc:
-        raise forms.ValidationError(exc.message) from None
+        raise forms.ValidationError(exc.for_people()) from None
 
 
 class SingleImportForm(forms.Form):
@@ -23,16 +24,18 @@ class SingleImportForm(forms.Form):
     # No max_length: IM counts UTF-8 bytes, and the validator says so.
     user_id = forms.CharField(
         label="UserID",
-        help_text="1–32 bytes: letters, digits and printable ASCII symbols, no spaces.",
+        help_text=_(
+            "1–32 bytes: letters, digits and printable ASCII symbols, no spaces."
+        ),
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
     nick = forms.CharField(
-        label="Nickname", required=False, help_text="Optional, up to 500 bytes."
+        label=_("Nickname"), required=False, help_text=_("Optional, up to 500 bytes.")
     )
     face_url = forms.CharField(
-        label="Avatar URL",
+        label=_("Avatar URL"),
         required=False,
-        help_text="Optional: an http:// or https:// address, up to 500 bytes.",
+        help_text=_("Optional: an http:// or https:// address, up to 500 bytes."),
         widget=forms.URLInput(attrs={"placeholder": "https://"}),
     )
 
@@ -50,21 +53,25 @@ class AccountFilterForm(forms.Form):
     """The accounts list's query string: search, filters and the page cursor."""
 
     q = forms.CharField(label="UserID", required=False, max_length=32)
-    nick = forms.CharField(label="Nickname", required=False, max_length=500)
-    state = forms.ChoiceField(choices=ANY + AccountState.choices, required=False)
+    nick = forms.CharField(label=_("Nickname"), required=False, max_length=500)
+    state = forms.ChoiceField(
+        label=_("State"), choices=ANY + AccountState.choices, required=False
+    )
     remote = forms.ChoiceField(
-        label="In IM",
+        label=_("In IM"),
         required=False,
         choices=ANY
         + [
             (RemoteStatus.IMPORTED, "Imported"),
             (RemoteStatus.NOT_IMPORTED, "NotImported"),
-            (UNCHECKED, "not checked"),
-            (DRIFTED, "drifted (imported here, not in IM)"),
+            (UNCHECKED, _("not checked")),
+            (DRIFTED, _("drifted (imported here, not in IM)")),
         ],
     )
-    source = forms.ChoiceField(choices=ANY + JobSource.choices, required=False)
-    job = IdField()
+    source = forms.ChoiceField(
+        label=_("Source"), choices=ANY + JobSource.choices, required=False
+    )
+    job = IdField(label=_("Job #"))
     after = forms.CharField(required=False, max_length=32)
     before = forms.CharField(required=False, max_length=32)
 
@@ -90,13 +97,15 @@ def _cursor_id(form, name, value):
         return parse_id(value)
     except BadParameter:
         form.add_error(
-            name, "This page link is not valid: start again from the first page."
+            name, _("This page link is not valid: start again from the first page.")
         )
         return None
 
 
 class JobFilterForm(forms.Form):
-    status = forms.ChoiceField(choices=ANY + JobStatus.choices, required=False)
+    status = forms.ChoiceField(
+        label=_("Status"), choices=ANY + JobStatus.choices, required=False
+    )
     after = forms.CharField(required=False, max_length=19)
     before = forms.CharField(required=False, max_length=19)
 

@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ImproperlyConfigured
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext, gettext_lazy, ngettext
 from django.views.decorators.http import (
     require_http_methods,
     require_POST,
@@ -28,7 +29,7 @@ from accounts.models import (
     RemoteStatus,
     TrackedAccount,
 )
-from accounts.selectors import plural
+from accounts.selectors import grouped
 from accounts.web.forms import (
     AccountFilterForm,
     CallPageForm,
@@ -200,9 +201,12 @@ def _account(user_id):
 
 
 ACCOUNT_ACTIONS = {
-    "retry": (services.account_retry, "Importing {} again"),
-    "check": (services.account_check, "Checking {} in IM"),
-    "delete": (services.account_delete, "Deleting {} from IM"),
+    "retry": (services.account_retry, gettext_lazy("Importing %(user_id)s again")),
+    "check": (services.account_check, gettext_lazy("Checking %(user_id)s in IM")),
+    "delete": (
+        services.account_delete,
+        gettext_lazy("Deleting %(user_id)s from IM"),
+    ),
 }
 
 
@@ -213,9 +217,12 @@ def _account_action(request, user_id, name):
     try:
         job = start(account=account, user=request.user, request=request)
     except services.NothingToDo as exc:
-        messages.warning(request, str(exc))
+        messages.warning(request, exc.for_people())
     else:
-        messages.success(request, f"{verb.format(account.user_id)}: job #{job.pk}.")
+        doing = verb % {"user_id": account.user_id}
+        messages.success(
+            request, gettext("%(doing)s: job #%(pk)s.") % {"doing": doing, "pk": job.pk}
+        )
     return redirect("web:account_detail", user_id=account.user_id)
 
 
@@ -312,8 +319,14 @@ def job_progress(request, pk):
 @permission_required(RUN_BULK, raise_exception=True)
 def job_retry(request, pk):
     """Start a new import job with the job's accounts that are still failed."""
-    return _follow_up_job(
-        request, pk, services.job_retry_failed, "Retrying {} of job #{} as job #{}."
+    return _follow_up_job(request, pk, services.job_retry_failed, _retry_sentence)
+
+
+def _retry_sentence(count):
+    return ngettext(
+        "Retrying %(n)s failed account of job #%(old)s as job #%(new)s.",
+        "Retrying %(n)s failed accounts of job #%(old)s as job #%(new)s.",
+        count,
     )
 
 
@@ -322,23 +335,31 @@ def job_retry(request, pk):
 def job_continue(request, pk):
     """Import what a cancelled or stopped job left unsent, as a new job."""
     return _follow_up_job(
-        request,
-        pk,
-        services.job_resume_remaining,
-        "Importing the remaining {} of job #{} as job #{}.",
-        noun="account",
+        request, pk, services.job_resume_remaining, _remaining_sentence
     )
 
 
-def _follow_up_job(request, pk, start, sentence, noun="failed account"):
-    """Start a new job from job ``pk`` with ``start``; show it, or say why not."""
+def _remaining_sentence(count):
+    return ngettext(
+        "Importing the remaining %(n)s account of job #%(old)s as job #%(new)s.",
+        "Importing the remaining %(n)s accounts of job #%(old)s as job #%(new)s.",
+        count,
+    )
+
+
+def _follow_up_job(request, pk, start, sentence):
+    """Start a new job from job ``pk`` with ``start``; show it, or say why not.
+
+    ``sentence(count)`` is the message's (plural) form for the new job's size.
+    """
     job = get_object_or_404(ImportJob, pk=pk)
     try:
         new = start(job=job, user=request.user, source=JobSource.ADMIN, request=request)
     except services.NothingToDo as exc:
-        messages.warning(request, str(exc))
+        messages.warning(request, exc.for_people())
         return redirect("web:job_detail", pk=job.pk)
-    messages.success(request, sentence.format(plural(new.total, noun), job.pk, new.pk))
+    values = {"n": grouped(new.total), "old": job.pk, "new": new.pk}
+    messages.success(request, sentence(new.total) % values)
     return redirect("web:job_detail", pk=new.pk)
 
 
@@ -348,9 +369,11 @@ def job_resume(request, pk):
     """Send a paused job again, once what paused it is fixed."""
     job = get_object_or_404(ImportJob, pk=pk)
     if services.job_resume(job=job, user=request.user, request=request):
-        messages.success(request, f"Job #{job.pk} is sending again.")
+        text = gettext("Job #%(pk)s is sending again.")
+        messages.success(request, text % {"pk": job.pk})
     else:
-        messages.info(request, f"Job #{job.pk} is not paused: nothing to resume.")
+        text = gettext("Job #%(pk)s is not paused: nothing to resume.")
+        messages.info(request, text % {"pk": job.pk})
     return redirect("web:job_detail", pk=job.pk)
 
 
@@ -361,13 +384,13 @@ def job_cancel(request, pk):
     job = get_object_or_404(ImportJob, pk=pk)
     cancelled = services.job_cancel(job=job, user=request.user, request=request)
     if cancelled:
-        messages.success(
-            request,
-            f"Job #{job.pk} is cancelled; batches already sent "
-            "finish and are recorded.",
+        text = gettext(
+            "Job #%(pk)s is cancelled; batches already sent finish and are recorded."
         )
+        messages.success(request, text % {"pk": job.pk})
     else:
-        messages.info(request, f"Job #{job.pk} had already ended: nothing to cancel.")
+        text = gettext("Job #%(pk)s had already ended: nothing to cancel.")
+        messages.info(request, text % {"pk": job.pk})
     return redirect("web:job_detail", pk=job.pk)
 
 

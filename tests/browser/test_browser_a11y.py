@@ -29,17 +29,28 @@ PAGES = {
     "anonymous": [("/login/", "html", "login")],
     "support": [
         ("/", "html", "home-support"),
+        ("/accounts/", "html", "account-list"),
+        ("/accounts/a11y-0/", "html", "account-detail-support"),
+        ("/import/", "html", "import-single"),
         ("/jobs/", "html", "error-403"),
         ("/no-such-page/", "html", "error-404"),
         ("/password_change/", "html", "password-change"),
         ("/password_change/done/", "html", "password-changed"),
     ],
-    "importer": [("/", "html", "home-importer")],
+    "importer": [
+        ("/", "html", "home-importer"),
+        ("/jobs/", "html", "job-list"),
+        ("/jobs/{job}/", "html", "job-detail-importer"),
+        ("/accounts/a11y-0/", "html", "account-detail-importer"),
+        ("/accounts/a11y-0/delete/", "html", "account-delete"),
+    ],
     "auditor": [
         ("/", "html", "home-auditor"),
         ("/audit/", "html", "audit-list"),
         ("/audit/?job=x&date_from=2026-12-02&date_to=2026-12-01", "html", "audit-bad"),
         ("/audit/jobs/{job}/", "html", "audit-job"),
+        ("/jobs/{job}/", "html", "job-detail-auditor"),
+        ("/accounts/?job=x", "html", "account-list-bad"),
     ],
 }
 
@@ -82,7 +93,10 @@ def history():
     )
     TrackedAccount.objects.bulk_create(
         TrackedAccount(
-            user_id=f"a11y-{n}", state=AccountState.IMPORTED, imported_at=now
+            user_id=f"a11y-{n}",
+            state=AccountState.IMPORTED,
+            imported_at=now,
+            job=job,
         )
         for n in range(3)
     )

@@ -115,10 +115,14 @@ def while_sending(page, job):
     )
     expect(page.locator("#count-total")).to_have_text(f"{job.total:,}")
     expect(page.locator("#job-eta")).to_contain_text("about", timeout=10_000)
+    # The live region said the new phase once; the counts' ticks say nothing.
+    said = "Job status: running. Phase 2 of 2: the file is read; sending."
+    expect(page.locator("#job-announce")).to_have_text(said)
     done_before = db(job).succeeded
     page.wait_for_timeout(1500)
     shown = number(page.locator("#count-succeeded").inner_text())
     assert done_before <= shown <= db(job).succeeded < job.total
+    assert page.locator("#job-announce").inner_text() == said
     screenshot(page, "job-sending")
 
 
@@ -148,6 +152,9 @@ def after_cancel(page, job, navigations):
     }
     for selector, text in expected.items():
         expect(page.locator(selector)).to_have_text(text)
+    expect(page.locator("#job-announce")).to_have_text(
+        "Job status: cancelled. Ended: these counts are final."
+    )
     ended = AuditEvent.objects.get(job_id=job.pk, action=AuditAction.JOB_ENDED)
     assert {k: ended.details[k] for k in ("succeeded", "failed", "cancelled")} == {
         "succeeded": job.succeeded,

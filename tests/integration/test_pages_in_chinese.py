@@ -1,4 +1,5 @@
-"""The dashboard, the audit pages, sign-in and password change, read in Chinese.
+"""The dashboard, audit, job, account and import pages, sign-in and password
+change, read in Chinese.
 
 Each page is asked for with a Chinese browser's Accept-Language and must show
 its headings in Chinese; form fields must be described by ids the page has;
@@ -17,6 +18,7 @@ from accounts.models import (
     AccountState,
     ApiCall,
     AuditAction,
+    AuditEvent,
     ImportJob,
     JobStatus,
     TrackedAccount,
@@ -193,3 +195,110 @@ def test_it_keeps_the_exports_column_names_in_chinese(client, job):
         response = client.get(url, **ZH)
         first = next(iter(response.streaming_content)).decode().splitlines()[0]
         assert first.lstrip("\ufeff").split(",") == fields
+
+
+def test_it_shows_a_jobs_page_in_chinese_with_its_live_words(client, job):
+    page = chinese_page(client, f"/jobs/{job.pk}/", "importer")
+    for words in (
+        f"<h1>导入任务 #{job.pk} ",
+        ">已完成（有错误）</span>",
+        "<h2>详情</h2>",
+        "<h2>调用记录 <span",
+        "重试失败的账号",
+        "已结束：以下计数为最终结果。",
+        ">1,233</span>",
+        'data-text-paused="已暂停"',
+    ):
+        assert words in page
+    assert 'role="status" aria-live="polite"' in page
+    assert "Call log" not in page and "Details" not in page
+    progress = client.get(f"/jobs/{job.pk}/progress.json", **ZH).json()
+    assert progress["phase_text"] == "已结束：以下计数为最终结果。"
+    assert progress["status_display"] == "已完成（有错误）"
+
+
+def test_it_says_in_chinese_that_a_job_waits_for_im(client, job):
+    job.status, job.finished_at = JobStatus.RUNNING, None
+    job.wait_until, job.wait_reason = timezone.now().timestamp() + 60, "HTTP 503"
+    job.save()
+    page = chinese_page(client, f"/jobs/{job.pk}/", "auditor")
+    assert "等待 IM：HTTP 503，下次尝试时间 " in page
+    assert "IM 恢复应答后任务会自动继续。" in page
+    assert "第 2 阶段" not in page  # a job without a file has one phase
+    assert "正在发送。" in page
+    progress = client.get(f"/jobs/{job.pk}/progress.json", **ZH).json()
+    assert progress["waiting_sentence"].startswith("等待 IM：HTTP 503，")
+    english = client.get(f"/jobs/{job.pk}/progress.json").json()
+    assert english["waiting"].startswith("waiting for IM: HTTP 503, next try at ")
+
+
+def test_it_lists_jobs_and_explains_a_bad_link_in_chinese(client, job):
+    page = chinese_page(client, "/jobs/", "auditor")
+    for words in (
+        "<h1>任务</h1>",
+        "最新的在前。",
+        '<th class="wide">进度</th>',
+        ">导入</td>",
+    ):
+        assert words in page
+    bad = chinese_page(client, "/jobs/?after=x")
+    assert "此分页链接无效：请从第一页重新开始。" in bad
+
+
+def test_it_lists_and_shows_accounts_in_chinese(client, job):
+    page = chinese_page(client, "/accounts/", "support")
+    for words in ("<h1>账号</h1>", ">昵称开头为</label>", ">已导入</span>", "筛选"):
+        assert words in page
+    bad = chinese_page(client, "/accounts/?job=x")
+    assert "任务编号: 输入整数。" in bad
+    assert 'aria-describedby="id_job_error"' in bad and missing_ids(bad) == set()
+    detail = chinese_page(client, "/accounts/u-1/")
+    for words in ("<h2>资料</h2>", "<h2>状况</h2>", "已尝试 0 次", "<dt>导入时间</dt>"):
+        assert words in detail
+
+
+def test_it_asks_in_chinese_before_deleting_an_account(client, job):
+    page = chinese_page(client, "/accounts/u-1/delete/", "importer")
+    assert "从 IM 删除" in page and "Delete" not in page
+    answer = client.post("/accounts/u-1/check/", **ZH, follow=True).content.decode()
+    assert "正在 IM 中查询 u-1：任务 #" in answer
+
+
+def test_it_imports_one_account_in_chinese_with_described_fields(client):
+    page = chinese_page(client, "/import/", "support")
+    assert "<h1>导入单个账号</h1>" in page and ">昵称</label>" in page
+    assert "导入到 IM" in page
+    assert missing_ids(page) == set()
+    assert 'aria-describedby="id_user_id_helptext"' in page
+    refused = client.post("/import/", {"user_id": "has space"}, **ZH).content.decode()
+    assert 'aria-invalid="true"' in refused
+    assert "UserID 只能包含字母、数字和可打印的 ASCII 符号，不能有空格。" in refused
+    assert 'id="id_user_id_error"' in refused
+    assert missing_ids(refused) == set()
+
+
+def test_it_names_a_wrong_setting_in_the_pages_language(client, settings):
+    settings.IM_RATE_FRACTION = 2
+    page = chinese_page(client, "/", "support")
+    assert "IM 配置有误：IM_RATE_FRACTION 必须大于 0 且不超过 1。" in page
+    english = client.get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "IM_RATE_FRACTION must be above 0 and at most 1." in english
+
+
+def test_it_says_in_chinese_why_nothing_was_started_and_audits_it_in_english(
+    client, job
+):
+    client.force_login(user_with_role("importer", "importer-nothing"))
+    job.status = JobStatus.RUNNING
+    job.finished_at = None
+    job.save()
+    answer = client.post(f"/jobs/{job.pk}/continue/", **ZH, follow=True)
+    assert "只有已取消或已停止的导入任务才能继续。" in answer.content.decode()
+    entry = AuditEvent.objects.filter(action=AuditAction.JOB_RESUME).latest("id")
+    assert "Only a cancelled or stopped import can be resumed." in str(entry.details)
+
+
+def test_it_describes_a_bad_job_filter_by_an_id_that_exists(client):
+    page = chinese_page(client, "/jobs/?status=nonsense", "auditor")
+    assert 'aria-describedby="id_status_error"' in page
+    assert missing_ids(page) == set()

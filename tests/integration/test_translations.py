@@ -103,3 +103,21 @@ def test_it_translates_the_top_bar(client):
     ):
         assert words in page
     assert "时间均以 UTC 时区显示。" in page
+
+
+@pytest.mark.parametrize("code", [-1, -2, 60007, 70169, 30007])
+def test_it_promises_no_retry_in_chinese_once_the_attempts_are_spent(code):
+    from accounts.pipeline.policy import failure_sentence
+
+    with translation.override("zh-hans"):
+        shown = failure_sentence(code, for_people=True)
+        stored = failure_sentence(code)
+    assert "重试前" not in shown and "将会重试" not in shown
+    assert "将放慢速度重试" not in shown
+    assert shown.endswith(
+        "尝试次数已用完，不会再自动重试：请在其任务或账号页面上重试。"
+    )
+    assert stored.endswith(
+        "Its attempts are spent, so it is not retried by itself: "
+        "retry it from its job or its page."
+    )

@@ -1,6 +1,10 @@
 // Keeps a job page's progress live: polls progress.json about once a second
 // until the job has settled (its counts final), and updates the counts, the
 // bar, the phase and the notices (reading, waiting for IM, paused) in place.
+// Sentences come from the server in the page's language (progress.json is
+// asked with the page's language cookie) or from the page's data- attributes;
+// numbers are grouped as the page's language groups them. Only a change of
+// status or phase is said aloud (#job-announce), never each count's tick.
 (function () {
   "use strict";
   var root = document.getElementById("job-progress");
@@ -11,6 +15,12 @@
   var COUNTS = ["succeeded", "failed", "invalid", "cancelled", "remaining", "total"];
   var INTERVAL = 1000;
   var RETRY = 5000;
+  var LANGUAGE = document.documentElement.lang || undefined;
+  // What the page said when it was rendered: a change from it is announced.
+  var announced = {
+    status: document.getElementById("job-status").getAttribute("data-status"),
+    phase: document.getElementById("job-phase").getAttribute("data-phase"),
+  };
 
   function setText(id, value) {
     var element = document.getElementById(id);
@@ -20,11 +30,18 @@
   }
 
   function number(value) {
-    return value === null || value === undefined ? "—" : Number(value).toLocaleString("en-US");
+    return value === null || value === undefined ? "—" : Number(value).toLocaleString(LANGUAGE);
   }
 
-  function capitalised(text) {
-    return text.charAt(0).toUpperCase() + text.slice(1);
+  // Says the status and phase once each time either changes.
+  function announce(progress) {
+    if (announced.status !== progress.status || announced.phase !== progress.phase) {
+      setText("job-announce", root.getAttribute("data-text-announce")
+        .replace("{status}", progress.status_display)
+        .replace("{phase}", progress.phase_text));
+    }
+    announced.status = progress.status;
+    announced.phase = progress.phase;
   }
 
   function show(selector, visible) {
@@ -61,7 +78,7 @@
       }
     });
     if (progress.error_code !== null) {
-      setText("job-error-verb", progress.paused ? "Paused" : "Stopped");
+      setText("job-error-verb", root.getAttribute(progress.paused ? "data-text-paused" : "data-text-stopped"));
       setText("job-error-code", String(progress.error_code));
       setText("job-error-sentence", progress.error_sentence);
     }
@@ -70,13 +87,13 @@
     setText("job-reading", progress.reading_text);
     show("#job-reading", Boolean(progress.reading_text));
     if (progress.waiting) {
-      setText("job-waiting", capitalised(progress.waiting) +
-        ". No account is failed while IM is not answering; the job goes on by itself once it answers.");
+      setText("job-waiting", progress.waiting_sentence);
     }
     show("#job-waiting", Boolean(progress.waiting));
     show("[data-while-active]", progress.active);
     show("[data-when-failed]", !progress.active && progress.failed > 0);
     show("#job-ended-note", !progress.active);
+    announce(progress);
   }
 
   function poll() {
