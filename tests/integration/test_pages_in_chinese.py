@@ -250,7 +250,7 @@ def test_it_lists_and_shows_accounts_in_chinese(client, job):
     for words in ("<h1>账号</h1>", ">昵称开头为</label>", ">已导入</span>", "筛选"):
         assert words in page
     bad = chinese_page(client, "/accounts/?job=x")
-    assert "任务编号: 输入整数。" in bad
+    assert "任务编号: 请输入 1 到 9223372036854775807 之间的整数" in bad
     assert 'aria-describedby="id_job_error"' in bad and missing_ids(bad) == set()
     detail = chinese_page(client, "/accounts/u-1/")
     for words in ("<h2>资料</h2>", "<h2>状况</h2>", "已尝试 0 次", "<dt>导入时间</dt>"):
