@@ -2,6 +2,8 @@
 
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
@@ -26,6 +28,7 @@ from .models import (
     TrackedAccount,
 )
 from .params import MAX_SEARCH_CHARS, id_or_none
+from .passwords import AuditedAdminPasswordChangeForm
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -414,4 +417,12 @@ class ApiTokenAdmin(admin.ModelAdmin):
         )
 
 
+class AuditedUserAdmin(UserAdmin):
+    """Django's user admin, with setting a user's password audited."""
+
+    change_password_form = AuditedAdminPasswordChangeForm
+
+
+admin.site.unregister(get_user_model())
+admin.site.register(get_user_model(), AuditedUserAdmin)
 queue_admin.register_read_only()

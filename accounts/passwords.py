@@ -6,7 +6,7 @@ against the same lock-out as a failed sign-in, and a locked-out user cannot
 change their password until it ends.
 """
 
-from django.contrib.auth.forms import PasswordChangeForm
+from django.contrib.auth.forms import AdminPasswordChangeForm, PasswordChangeForm
 from django.core.exceptions import ValidationError
 
 from accounts import security
@@ -51,3 +51,24 @@ class ThrottledPasswordChangeForm(PasswordChangeForm):
             result=result,
             details={"username": self.user.get_username()},
         )
+
+
+class AuditedAdminPasswordChangeForm(AdminPasswordChangeForm):
+    """The admin's "set password" of another user, audited as a password change.
+
+    No old password is asked there (a superuser sets it), so nothing is
+    throttled; the entry names who set it and whose it is.
+    """
+
+    def save(self, commit=True):
+        user = super().save(commit=commit)
+        request = current_context().get("request")
+        audit_record(
+            action=AuditAction.PASSWORD_CHANGED,
+            request=request,
+            actor=getattr(request, "user", None),
+            object_type="user",
+            object_id=user.pk,
+            details={"username": user.get_username(), "set_by_admin": True},
+        )
+        return user

@@ -1,6 +1,7 @@
 """Password changes audited and throttled; a username locked out across addresses."""
 
 import pytest
+from django.contrib.auth import get_user_model
 
 from accounts.models import AuditAction, AuditEvent
 from tests.integration.test_audit_trail import sign_in
@@ -92,3 +93,22 @@ def test_with_throttling_off_guesses_are_only_audited(client, ann, settings):
     assert statuses == [200] * 6
     assert change(client, PASSWORD).status_code == 302
     assert len(entries(AuditAction.PASSWORD_REFUSED)) == 6
+
+
+def test_a_superuser_setting_a_users_password_in_the_admin_is_audited(client, ann):
+    boss = get_user_model().objects.create_superuser("boss", "", PASSWORD)
+    client.force_login(boss)
+    url = f"/admin/auth/user/{ann.pk}/password/"
+    assert client.get(url).status_code == 200
+    data = {"password1": NEW, "password2": NEW, "usable_password": "true"}
+    response = client.post(url, data, REMOTE_ADDR="203.0.113.9")
+    assert response.status_code == 302
+    (entry,) = entries(AuditAction.PASSWORD_CHANGED)
+    assert (entry.actor, entry.ip, entry.object_id) == (
+        boss,
+        "203.0.113.9",
+        str(ann.pk),
+    )
+    assert entry.details == {"username": "ann", "set_by_admin": True}
+    ann.refresh_from_db()
+    assert ann.check_password(NEW) and NEW not in str(AuditEvent.objects.values())
