@@ -58,7 +58,8 @@ def webhook_deliver(delivery_id):
 
 
 def webhook_retries_due():
-    """Scheduled: queue the webhook attempts that are due."""
+    """Scheduled: queue the webhook attempts due, and announce jobs never announced."""
+    notifications.jobs_unannounced()
     return len(notifications.webhook_retries_due())
 
 

@@ -40,6 +40,9 @@ class ImportJob(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     # Engines and preparations touch this as they work on the job.
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # Set once its end was announced (webhooks queued, email sent): a job
+    # settled without it is announced by the sweep (a lost broker task).
+    notified_at = models.DateTimeField(null=True, blank=True)
     # Waiting for IM: an answer that says nothing about the accounts (network,
     # timeouts, 5xx, frequency limits) holds the whole job until ``wait_until``
     # (unix time), when one probe call may go; its failures grow the wait.
@@ -51,7 +54,15 @@ class ImportJob(models.Model):
 
     class Meta:
         ordering = ["-id"]
-        indexes = [models.Index(fields=["status", "id"], name="job_status_idx")]
+        indexes = [
+            models.Index(fields=["status", "id"], name="job_status_idx"),
+            # The announcement sweep's every-minute read stays small as jobs pile up.
+            models.Index(
+                fields=["finished_at"],
+                name="job_unannounced_idx",
+                condition=models.Q(notified_at__isnull=True),
+            ),
+        ]
         permissions = [("run_bulk_jobs", "Can start bulk jobs, retry and cancel them")]
 
     def __str__(self):

@@ -125,7 +125,34 @@ def job_notify(*, job_id):
         if endpoint.wants(event) and _first_attempt(endpoint, job, event):
             queued += 1
     job_email(job=job, event=event)
+    ImportJob.objects.filter(pk=job.pk, notified_at=None).update(
+        notified_at=timezone.now()
+    )
     return queued
+
+
+# A settled job's own task has had this long to announce it.
+ANNOUNCE_GRACE_SECONDS = 60
+
+
+def jobs_unannounced(*, now=None):
+    """Queue job_notify for settled jobs whose own task never ran; their ids.
+
+    The task is queued when the job settles; if the broker was down then, or
+    the process died between the commit and the queueing, the job would never
+    be announced. This sweep (with the webhook retries, every minute) is the
+    outbox that catches them.
+    """
+    now = now or timezone.now()
+    late = now - timedelta(seconds=ANNOUNCE_GRACE_SECONDS)
+    ids = list(
+        ImportJob.objects.filter(
+            notified_at=None, finished_at__isnull=False, finished_at__lt=late
+        ).values_list("pk", flat=True)[:200]
+    )
+    for job_id in ids:
+        async_task("accounts.tasks.job_notify", job_id, group="notify")
+    return ids
 
 
 def _first_attempt(endpoint, job, event):

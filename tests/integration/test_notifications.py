@@ -5,10 +5,13 @@ here as a worker would (tests/cluster has them run by real qcluster workers).
 """
 
 import json
+from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.core import mail
 from django.core.management import CommandError, call_command
+from django_q.models import OrmQ
 
 from accounts import services
 from accounts.models import (
@@ -345,3 +348,29 @@ def test_the_admin_lists_every_attempt_email_and_choice(
         assert SECRET.encode() not in page.content
     attempts = admin_client.get("/admin/accounts/webhookdelivery/").content.decode()
     assert "answered 500" in attempts and "delivered" in attempts
+
+
+def test_a_job_whose_announcement_was_lost_is_announced_by_the_sweep(
+    notify_settings, sandbox, run_job
+):
+    with Receiver(secret=SECRET) as receiver:
+        notifications.webhook_create(url=receiver.url + "/hook", secret=SECRET)
+        lost = settled_job(run_job)  # its own job_notify task never runs
+        announced = settled_job(run_job, count=5)  # n0003, n0004 are new
+        notifications.job_notify(job_id=announced.pk)
+        lost.refresh_from_db()
+        assert lost.notified_at is None
+        soon = lost.finished_at + timedelta(seconds=10)
+        assert notifications.jobs_unannounced(now=soon) == []  # its task may yet run
+        later = lost.finished_at + timedelta(
+            seconds=notifications.ANNOUNCE_GRACE_SECONDS + 1
+        )
+        assert notifications.jobs_unannounced(now=later) == [lost.pk]
+        queued = OrmQ.objects.filter(key=settings.Q_CLUSTER["name"])
+        assert any(q.func() == "accounts.tasks.job_notify" for q in queued)
+        assert notifications.job_notify(job_id=lost.pk) == 1
+        deliver_all(lost)
+        assert notifications.jobs_unannounced(now=later) == []
+    assert sorted(json.loads(r.body)["job"]["id"] for r in receiver.received) == [
+        lost.pk
+    ]
