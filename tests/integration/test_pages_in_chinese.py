@@ -336,6 +336,7 @@ def test_it_shows_the_upload_form_in_chinese_with_described_fields(importer):
         assert words in page
     assert "<code>UserID</code>（必填）" in page
     assert "What the file needs" not in page
+    assert missing_ids(page) == set()
 
 
 def test_it_refuses_a_file_in_chinese(importer):
