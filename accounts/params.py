@@ -35,10 +35,12 @@ def parse_id(value, *, maximum=MAX_ID):
         return None
     text = str(value)
     if not (text.isascii() and text.isdigit()) or len(text) > MAX_ID_DIGITS:
-        raise BadParameter("must be a whole number written with the digits 0-9")
+        raise BadParameter(_("must be a whole number written with the digits 0-9"))
     number = int(text)
     if not 1 <= number <= maximum:
-        raise BadParameter(f"must be between 1 and {maximum}")
+        raise BadParameter(
+            _("must be between 1 and %(maximum)s") % {"maximum": maximum}
+        )
     return number
 
 
@@ -64,14 +66,17 @@ def query_problem(query):
     for name, values in query.lists():
         for text in (name, *values):
             if len(text) > MAX_QUERY_VALUE_CHARS:
-                return (
-                    f"the parameter {name[:40]!r} is longer than "
-                    f"{MAX_QUERY_VALUE_CHARS} characters."
-                )
+                return _(
+                    "the parameter %(name)r is longer than %(limit)s characters."
+                ) % {"name": name[:40], "limit": MAX_QUERY_VALUE_CHARS}
             if "\x00" in text:
-                return f"the parameter {name[:40]!r} holds a NUL character."
+                return _("the parameter %(name)r holds a NUL character.") % {
+                    "name": name[:40]
+                }
         if name.endswith(DATE_PARTS) and not all(_date_part(v) for v in values):
-            return f"the parameter {name[:40]!r} must be a number of 1-4 digits."
+            return _("the parameter %(name)r must be a number of 1-4 digits.") % {
+                "name": name[:40]
+            }
     return ""
 
 
@@ -112,6 +117,7 @@ class QueryStringMiddleware:
     def __call__(self, request):
         if problem := query_problem(request.GET):
             return HttpResponseBadRequest(
-                f"Bad request: {problem}", content_type="text/plain; charset=utf-8"
+                _("Bad request: %(problem)s") % {"problem": problem},
+                content_type="text/plain; charset=utf-8",
             )
         return self.get_response(request)

@@ -8,12 +8,13 @@ change their password until it ends.
 
 from django.contrib.auth.forms import AdminPasswordChangeForm, PasswordChangeForm
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 from accounts import security
 from accounts.audit.records import audit_record, current_context
 from accounts.models import AuditAction
 
-LOCKED = (
+LOCKED = _(
     "Too many wrong passwords: the password cannot be changed until the lock-out ends."
 )
 

@@ -30,3 +30,16 @@ def unhashed_static_files(settings):
             "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         },
     }
+
+
+@pytest.fixture(autouse=True)
+def default_language():
+    """Each test starts in LANGUAGE_CODE.
+
+    A request read in Chinese leaves the test thread's language active, and
+    sentences built later outside a request would follow it.
+    """
+    from django.utils import translation
+
+    yield
+    translation.deactivate()

@@ -35,6 +35,8 @@ ALLOWED_WORDS = {
     "URL",
     "HTTP",
     "ID",
+    "Skip",
+    "SHA-256",
 }
 READ_ATTRIBUTES = {
     "title",

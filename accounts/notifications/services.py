@@ -15,6 +15,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 from django_q.tasks import async_task
 
 from accounts.audit.records import audit_record
@@ -67,13 +68,14 @@ def webhook_validate(*, url, secret, events):
         raise WebhookInvalid(str(exc)) from None
     if len(secret or "") < MIN_SECRET_LENGTH:
         raise WebhookInvalid(
-            f"The secret must be at least {MIN_SECRET_LENGTH} characters long."
+            gettext("The secret must be at least %(length)s characters long.")
+            % {"length": MIN_SECRET_LENGTH}
         )
     unknown = sorted(set(events) - set(JobEvent.values))
     if unknown:
         raise WebhookInvalid(
-            f"Unknown event {', '.join(unknown)}; events are "
-            f"{', '.join(JobEvent.values)}."
+            gettext("Unknown event %(unknown)s; events are %(events)s.")
+            % {"unknown": ", ".join(unknown), "events": ", ".join(JobEvent.values)}
         )
 
 

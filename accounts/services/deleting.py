@@ -10,6 +10,7 @@ in IM, and a deleted UserID cannot be imported again for three months.
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.utils.translation import gettext
 
 from accounts.models import JobKind
 from accounts.params import id_or_none
@@ -30,7 +31,7 @@ class DeleteNotConfirmed(Exception):
     """The deletion needs (another) confirmation; ``plan`` says what it takes."""
 
     def __init__(self, plan, message=""):
-        super().__init__(message or "Confirm the deletion first.")
+        super().__init__(message or gettext("Confirm the deletion first."))
         self.plan = plan
         self.message = message
 
@@ -49,10 +50,10 @@ def delete_plan(*, count, select_across=False):
     cap = settings.DELETE_MAX_ACCOUNTS
     refused = ""
     if count > cap and not settings.DELETE_ALLOW_ABOVE_MAX:
-        refused = (
-            f"Deleting {count} accounts at once is refused: at most {cap} may be "
-            "deleted in one go (DELETE_MAX_ACCOUNTS). Select fewer."
-        )
+        refused = gettext(
+            "Deleting %(count)s accounts at once is refused: at most %(cap)s may "
+            "be deleted in one go (DELETE_MAX_ACCOUNTS). Select fewer."
+        ) % {"count": count, "cap": cap}
     typed = select_across or count > settings.DELETE_CONFIRM_COUNT_ABOVE
     return DeletePlan(count=count, typed_count_needed=typed, refused=refused)
 
@@ -82,7 +83,9 @@ def accounts_delete_from_im(
         raise DeleteNotConfirmed(plan)
     if plan.typed_count_needed and id_or_none(typed_count) != plan.count:
         raise DeleteNotConfirmed(
-            plan, f"Type the number of accounts, {plan.count}, to confirm."
+            plan,
+            gettext("Type the number of accounts, %(count)s, to confirm.")
+            % {"count": plan.count},
         )
     return job_start(
         kind=JobKind.DELETE, accounts=accounts, source=source, user=user, label=label

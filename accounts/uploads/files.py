@@ -7,6 +7,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext_noop
 
 from accounts.filemodes import private_dir
 
@@ -19,7 +20,7 @@ class UploadTooLarge(UploadError):
     """The file is above ``settings.UPLOAD_MAX_BYTES``."""
 
 
-NO_FILE = "The uploaded file is no longer kept; upload it again."
+NO_FILE = gettext_noop("The uploaded file is no longer kept; upload it again.")
 
 
 class FileChanged(Exception):

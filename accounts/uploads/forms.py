@@ -1,6 +1,7 @@
 """The upload form (a file and the encoding to read it with); the list's cursors."""
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from accounts.uploads.reader import ENCODINGS
 
@@ -9,7 +10,7 @@ class UploadForm(forms.Form):
     """A CSV or XLSX file and how to read a CSV (UTF-8/GB18030 detected by default)."""
 
     file = forms.FileField(
-        label="CSV or XLSX file",
+        label=_("CSV or XLSX file"),
         widget=forms.ClearableFileInput(
             attrs={"accept": ".csv,text/csv,.xlsx,.tsv,.txt"}
         ),
@@ -17,7 +18,8 @@ class UploadForm(forms.Form):
     encoding = forms.ChoiceField(
         choices=list(ENCODINGS.items()),
         initial="auto",
-        help_text="For a CSV: Detect reads UTF-8 (with or without BOM) and GB18030.",
+        label=_("Encoding"),
+        help_text=_("For a CSV: Detect reads UTF-8 (with or without BOM) and GB18030."),
     )
 
 

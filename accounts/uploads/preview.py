@@ -11,6 +11,7 @@ import time
 from collections import Counter
 
 from django.conf import settings
+from django.utils.translation import gettext
 
 from accounts.models import UploadStatus
 from accounts.services.preparation import CHUNK, accounts_known
@@ -144,13 +145,16 @@ def upload_invalid_rows(*, upload):
     """
     if upload.status != UploadStatus.PREVIEWED or not upload.stored_name:
         raise UploadError(
-            "The file is no longer kept: it is deleted once the upload is "
-            f"{upload.get_status_display()}."
+            gettext(
+                "The file is no longer kept: it is deleted once the upload is "
+                "%(status)s."
+            )
+            % {"status": upload.get_status_display()}
         )
     try:
         stream = file_open(upload.stored_name)
     except FileNotFoundError:
-        raise UploadError(NO_FILE) from None
+        raise UploadError(gettext(NO_FILE)) from None
     return InvalidRows(stream, upload.encoding)
 
 

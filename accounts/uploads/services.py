@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 from django_q.tasks import async_task
 
 from accounts import services
@@ -50,7 +51,7 @@ from accounts.uploads.reader import ENCODINGS, CsvFormatError, open_rows, read_e
 from accounts.uploads.sources import is_xlsx
 
 UNDECIDED = (UploadStatus.PREVIEWING, UploadStatus.PREVIEWED)
-NOTHING_TO_SEND = (
+NOTHING_TO_SEND = gettext_noop(
     "Nothing to import: every valid row is already imported with the same "
     "profile, or busy in another running job."
 )
@@ -256,15 +257,19 @@ def upload_confirm(
 def _check_confirmable(upload, user, request, keep_empty):
     """Raise UploadError unless the previewed ``upload`` has rows to send and a file."""
     if not upload.summary.get("valid"):
-        raise UploadError("The file has no valid rows: there is nothing to import.")
+        raise UploadError(
+            gettext("The file has no valid rows: there is nothing to import.")
+        )
     if not upload.summary.get("to_send") and not keep_empty:
-        raise UploadError(NOTHING_TO_SEND)
+        raise UploadError(gettext(NOTHING_TO_SEND))
     try:
         file_open(upload.stored_name).close()
     except OSError as exc:
         reason = exc.strerror
         _reject_at_confirm(upload, reason, user, request)
-        raise UploadError(f"The file can no longer be read: {reason}") from None
+        raise UploadError(
+            gettext("The file can no longer be read: %(reason)s") % {"reason": reason}
+        ) from None
 
 
 def _counts(summary):
@@ -276,10 +281,15 @@ def _decided_job(upload):
     if upload.status == UploadStatus.CONFIRMED:
         return upload.job
     if upload.status == UploadStatus.REJECTED:
-        raise UploadError(f"This upload was rejected: {upload.summary.get('error')}")
+        raise UploadError(
+            gettext("This upload was rejected: %(reason)s")
+            % {"reason": upload.summary.get("error")}
+        )
     if upload.status == UploadStatus.PREVIEWING:
-        raise UploadError("The file is still being read; confirm it once it is.")
-    raise UploadError("This upload was cancelled; upload the file again.")
+        raise UploadError(
+            gettext("The file is still being read; confirm it once it is.")
+        )
+    raise UploadError(gettext("This upload was cancelled; upload the file again."))
 
 
 def _reject_at_confirm(upload, reason, user, request):

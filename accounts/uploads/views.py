@@ -18,6 +18,8 @@ from django.contrib.auth.decorators import permission_required
 from django.db import OperationalError
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.formats import number_format
+from django.utils.translation import gettext, ngettext
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -211,8 +213,10 @@ def upload_confirm(request, token):
         log.warning("confirm of upload %s: database busy", upload.pk, exc_info=True)
         messages.info(
             request,
-            "The database is busy; nothing was changed by this request. "
-            "Confirm again in a moment.",
+            gettext(
+                "The database is busy; nothing was changed by this request. "
+                "Confirm again in a moment."
+            ),
         )
         return redirect("uploads:preview", token=upload.token)
     messages.success(request, _confirmed_message(upload, job))
@@ -223,22 +227,32 @@ def upload_confirm(request, token):
 
 def _confirmed_message(upload, job):
     if job is None:  # confirmed before background preparation existed
-        return f"{upload.file_name} is confirmed."
+        return gettext("%(name)s is confirmed.") % {"name": upload.file_name}
     if job.options.get("preparing"):
-        valid = _counted(upload.summary.get("valid", 0), "valid row")
-        return (
-            f"{upload.file_name} confirmed: job #{job.pk} is reading its "
-            f"{valid}; sending begins with the first of them."
+        valid = upload.summary.get("valid", 0)
+        sentence = ngettext(
+            "%(name)s confirmed: job #%(job)s is reading its %(count)s valid row; "
+            "sending begins with it.",
+            "%(name)s confirmed: job #%(job)s is reading its %(count)s valid rows; "
+            "sending begins with the first of them.",
+            valid,
         )
-    return (
-        f"{upload.file_name} confirmed: job #{job.pk} imports "
-        f"{_counted(job.total, 'account')}."
+        return sentence % _named(upload, job, valid)
+    sentence = ngettext(
+        "%(name)s confirmed: job #%(job)s imports %(count)s account.",
+        "%(name)s confirmed: job #%(job)s imports %(count)s accounts.",
+        job.total,
     )
+    return sentence % _named(upload, job, job.total)
 
 
-def _counted(number, noun):
-    """ "1 account", "2,000 accounts"."""
-    return f"{number:,} {noun}{'' if number == 1 else 's'}"
+def _named(upload, job, count):
+    """The figures of a confirmation, the count grouped as the language groups it."""
+    return {
+        "name": upload.file_name,
+        "job": job.pk,
+        "count": number_format(count, force_grouping=True),
+    }
 
 
 @permission_required(PERMISSION, raise_exception=True)
@@ -247,9 +261,17 @@ def upload_cancel(request, token):
     """Drop a previewed upload and its file; harmless when already decided."""
     upload = _own_upload(request, token)
     if uploads.upload_cancel(upload=upload, user=request.user, request=request):
-        messages.success(request, f"{upload.file_name} cancelled; the file is deleted.")
+        messages.success(
+            request,
+            gettext("%(name)s cancelled; the file is deleted.")
+            % {"name": upload.file_name},
+        )
         return redirect("uploads:new")
-    messages.info(request, f"This upload was already {upload.get_status_display()}.")
+    messages.info(
+        request,
+        gettext("This upload was already %(status)s.")
+        % {"status": upload.get_status_display()},
+    )
     return redirect("uploads:preview", token=upload.token)
 
 

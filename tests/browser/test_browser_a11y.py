@@ -4,7 +4,7 @@ scroll, the declared language, and no serious or critical axe-core violation.
 PAGES lists, per role, what is checked (literal paths, as the view tests use).
 ``scope`` limits axe to a part of the page: "header" where only the top bar
 is converted so far; "html" checks the whole page. "{job}" in a path is the
-job that ``history`` makes.
+job that ``history`` makes, "{upload}" the token of the upload ``upload`` makes.
 """
 
 import pytest
@@ -43,6 +43,9 @@ PAGES = {
         ("/jobs/{job}/", "html", "job-detail-importer"),
         ("/accounts/a11y-0/", "html", "account-detail-importer"),
         ("/accounts/a11y-0/delete/", "html", "account-delete"),
+        ("/uploads/new/", "html", "upload-new"),
+        ("/uploads/{upload}/", "html", "upload-preview"),
+        ("/uploads/", "html", "upload-list"),
     ],
     "auditor": [
         ("/", "html", "home-auditor"),
@@ -51,6 +54,8 @@ PAGES = {
         ("/audit/jobs/{job}/", "html", "audit-job"),
         ("/jobs/{job}/", "html", "job-detail-auditor"),
         ("/accounts/?job=x", "html", "account-list-bad"),
+        ("/uploads/", "html", "upload-list-auditor"),
+        ("/uploads/{upload}/", "html", "upload-preview-auditor"),
     ],
 }
 
@@ -103,6 +108,21 @@ def history():
     return job
 
 
+@pytest.fixture
+def upload(settings, tmp_path):
+    """A previewed upload with valid, invalid and duplicate rows."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from accounts.uploads.services import upload_receive
+
+    settings.UPLOAD_DIR = tmp_path / "uploads"
+    rows = "".join(f"u-{n},Nick {n}\r\n" for n in range(1500))
+    content = f"UserID,Nick,Phone\r\n{rows}bad id,x\r\nu-1,again\r\n".encode()
+    file = SimpleUploadedFile("people.csv", content, content_type="text/csv")
+    owner = user_with_role("importer", "uploader-a11y")
+    return upload_receive(file=file, encoding="auto", user=owner, background=False)
+
+
 def _signed_in_page(page, base_url, role):
     with_axe(page)
     if role != "anonymous":
@@ -113,7 +133,7 @@ def _signed_in_page(page, base_url, role):
 
 @pytest.mark.parametrize("role", sorted(PAGES))
 def test_each_page_passes_in_every_language_theme_and_width(
-    page, live_server, im_settings, history, role
+    page, live_server, im_settings, history, upload, role
 ):
     _signed_in_page(page, live_server.url, role)
     problems = [
@@ -122,7 +142,7 @@ def test_each_page_passes_in_every_language_theme_and_width(
         for variant in VARIANTS
         for problem in check_page(
             page,
-            live_server.url + path.format(job=history.pk),
+            live_server.url + path.format(job=history.pk, upload=upload.token),
             variant,
             scope=scope,
             name=name,

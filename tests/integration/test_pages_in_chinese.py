@@ -302,3 +302,124 @@ def test_it_describes_a_bad_job_filter_by_an_id_that_exists(client):
     page = chinese_page(client, "/jobs/?status=nonsense", "auditor")
     assert 'aria-describedby="id_status_error"' in page
     assert missing_ids(page) == set()
+
+
+UPLOAD = (
+    "UserID,Nick\r\n" + "".join(f"u-{n},N{n}\r\n" for n in range(1200)) + "bad id,x\r\n"
+).encode()
+
+
+@pytest.fixture
+def importer(client, settings, tmp_path):
+    settings.UPLOAD_DIR = tmp_path / "uploads"
+    client.force_login(user_with_role("importer", "importer-zh"))
+    return client
+
+
+def upload_in_chinese(client, content=UPLOAD):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    file = SimpleUploadedFile("people.csv", content, content_type="text/csv")
+    response = client.post("/uploads/new/", {"file": file, "encoding": "auto"}, **ZH)
+    assert response.status_code == 302
+    return response["Location"]
+
+
+def test_it_shows_the_upload_form_in_chinese_with_described_fields(importer):
+    page = chinese_page(importer, "/uploads/new/")
+    for words in (
+        "从 CSV 或 XLSX 文件导入多个账号",
+        "文件要求",
+        "上传并预览",
+        "自动识别",
+    ):
+        assert words in page
+    assert "<code>UserID</code>（必填）" in page
+    assert "What the file needs" not in page
+    assert missing_ids(page) == set()
+
+
+def test_it_refuses_a_file_in_chinese(importer):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    file = SimpleUploadedFile("names.csv", b"Name\nann\n", content_type="text/csv")
+    data = {"file": file, "encoding": "auto"}
+    page = importer.post("/uploads/new/", data, **ZH).content.decode()
+    assert "文件未被接受。" in page
+
+
+def test_it_previews_an_upload_in_chinese_with_grouped_numbers(importer):
+    page = chinese_page(importer, upload_in_chinese(importer))
+    for words in (
+        "people.csv 的预览</h1>",
+        "尚未导入",
+        "已读取的行",
+        "确认后对有效行的处理",
+        "要导入的新账号",
+        "无效或跳过的行",
+        "确认：导入 1,200 个账号",
+        "取消并删除文件",
+    ):
+        assert words in page
+    assert '<td class="num" data-count="rows">1,201</td>' in page
+    assert "Rows read" not in page and "Confirm:" not in page
+
+
+def test_it_confirms_and_lists_uploads_in_chinese(importer):
+    preview = upload_in_chinese(importer)
+    token = preview.split("/")[2]
+    done = importer.post(f"/uploads/{token}/confirm/", follow=True, **ZH)
+    assert "people.csv 已确认：任务 #" in done.content.decode()
+    page = chinese_page(importer, "/uploads/")
+    for words in ("<h1>上传记录</h1>", ">文件</th>", ">上传者</th>", "1,201"):
+        assert words in page
+    assert "Uploaded by" not in page
+
+
+def test_the_invalid_rows_csv_keeps_its_column_names_in_chinese(importer):
+    token = upload_in_chinese(importer).split("/")[2]
+    response = importer.get(f"/uploads/{token}/invalid.csv", **ZH)
+    text = b"".join(response.streaming_content).decode()
+    assert text.lstrip("\ufeff").splitlines()[0].split(",") == [
+        "Line",
+        "UserID",
+        "Nick",
+        "FaceUrl",
+        "Error",
+        "Skip",
+    ]
+    template = importer.get("/uploads/template.csv", **ZH)
+    assert b"UserID,Nick,FaceUrl" in b"".join(template.streaming_content)
+
+
+def test_it_says_in_chinese_that_sign_in_is_locked(client, settings):
+    settings.AXES_FAILURE_LIMIT = 2
+    user_with_role("support", "locked-zh")
+    for _ in range(3):
+        answer = client.post(
+            "/login/", {"username": "locked-zh", "password": "wrong"}, **ZH
+        )
+    page = answer.content.decode()
+    assert answer.status_code == 429
+    assert "<h1>登录已锁定</h1>" in page
+    assert "“locked-zh”从此地址登录失败" in page and "分钟后重试" in page
+
+
+def test_it_asks_in_chinese_before_deleting_from_im(admin_client, settings):
+    settings.DELETE_CONFIRM_COUNT_ABOVE = 1
+    picked = [
+        TrackedAccount.objects.create(user_id=f"d{i}", state=AccountState.IMPORTED)
+        for i in range(2)
+    ]
+    page = admin_client.post(
+        "/admin/accounts/trackedaccount/",
+        {"action": "delete_from_im", "_selected_action": [a.pk for a in picked]},
+        **ZH,
+    ).content.decode()
+    for words in (
+        "从 IM 删除 2 个账号？",
+        "此操作在 IM 中无法撤销",
+        "是的，从 IM 删除这些账号",
+    ):
+        assert words in page
+    assert "请输入要删除的账号数量（2）以确认" in page

@@ -3,6 +3,7 @@
 import json
 
 from django.core.management.base import CommandError
+from django.utils.translation import gettext as _
 
 from accounts import selectors
 from accounts.models import JobStatus
@@ -42,8 +43,11 @@ def report(command, job, options, extra=None):
                 command.stdout.write(f"  {key}: {value}")
     if options["wait"] and job.status == JobStatus.PAUSED:
         raise CommandError(
-            f"Job #{job.pk} is paused: {job.error_sentence or job.error_message} "
-            f"Fix it, then run: manage.py resume_job {job.pk} --wait",
+            _(
+                "Job #%(job)s is paused: %(why)s "
+                "Fix it, then run: manage.py resume_job %(job)s --wait"
+            )
+            % {"job": job.pk, "why": job.error_sentence or job.error_message},
             returncode=3,
         )
 
@@ -56,11 +60,15 @@ def _wait(command, job, timeout):
         text = selectors.job_waiting_text(current)
         if text != said["text"]:
             said["text"] = text
-            command.stderr.write(f"Job #{current.pk}: {text or 'sending again'}")
+            command.stderr.write(
+                _("Job #%(job)s: %(text)s")
+                % {"job": current.pk, "text": text or _("sending again")}
+            )
 
     try:
         return selectors.job_wait(job, timeout=timeout, on_progress=progress)
     except TimeoutError as exc:
         raise CommandError(
-            f"{exc}; is a worker running (manage.py qcluster)?"
+            _("%(problem)s; is a worker running (manage.py qcluster)?")
+            % {"problem": exc}
         ) from None

@@ -8,6 +8,7 @@ the README for how a receiver checks it); it is stored, never printed.
 """
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from accounts.audit.records import audit_context
 from accounts.models import JobEvent
@@ -36,5 +37,8 @@ class Command(BaseCommand):
                 )
         except services.WebhookInvalid as exc:
             raise CommandError(str(exc)) from None
-        wanted = ", ".join(endpoint.events) or "every event"
-        self.stdout.write(f"Webhook #{endpoint.pk} added: {endpoint.url} ({wanted}).")
+        wanted = ", ".join(endpoint.events) or _("every event")
+        self.stdout.write(
+            _("Webhook #%(number)s added: %(url)s (%(events)s).")
+            % {"number": endpoint.pk, "url": endpoint.url, "events": wanted}
+        )

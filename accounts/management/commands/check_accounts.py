@@ -1,6 +1,7 @@
 """``manage.py check_accounts``: ask IM which tracked accounts it holds."""
 
 from django.core.management.base import BaseCommand
+from django.utils.translation import gettext as _
 
 from accounts import services
 from accounts.models import JobSource
@@ -23,6 +24,6 @@ class Command(BaseCommand):
             all_imported=all_imported, source=JobSource.COMMAND
         )
         if job is None:
-            self.stdout.write("Nothing to check, or a check job is already running.")
+            self.stdout.write(_("Nothing to check, or a check job is already running."))
             return
         report(self, job, options)

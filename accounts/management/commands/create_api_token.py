@@ -8,6 +8,7 @@ admin and make a new one. The creation is in the audit history.
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from accounts import roles, services
 from accounts.audit.records import audit_context
@@ -25,18 +26,30 @@ class Command(BaseCommand):
         user = User.objects.filter(**{User.USERNAME_FIELD: username}).first()
         if user is None:
             raise CommandError(
-                f"No user {username!r}: create one with "
-                "'manage.py create_user NAME --role ROLE' first."
+                _(
+                    "No user %(name)r: create one with "
+                    "'manage.py create_user NAME --role ROLE' first."
+                )
+                % {"name": username}
             )
         if not user.is_active:
             raise CommandError(
-                f"User {username!r} is inactive: a token would not work."
+                _("User %(name)r is inactive: a token would not work.")
+                % {"name": username}
             )
         with audit_context(via="manage.py create_api_token"):
             token, raw_token = services.api_token_create(user=user, label=label)
         role = ", ".join(roles.role_names(user.pk)) or "no role"
         self.stdout.write(
-            f"Token {token.prefix} ({label or 'no label'}) acts as {username} "
-            f"({role}). It is shown only now; keep it secret:"
+            _(
+                "Token %(prefix)s (%(label)s) acts as %(name)s (%(role)s). "
+                "It is shown only now; keep it secret:"
+            )
+            % {
+                "prefix": token.prefix,
+                "label": label or _("no label"),
+                "name": username,
+                "role": role,
+            }
         )
         self.stdout.write(raw_token)

@@ -17,6 +17,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from accounts import roles
 from accounts.audit.records import audit_context
@@ -67,28 +68,36 @@ class Command(BaseCommand):
         try:
             validate_password(password, user)
         except ValidationError as exc:
-            raise CommandError("Password refused: " + " ".join(exc.messages)) from None
+            raise CommandError(
+                _("Password refused: %(why)s") % {"why": " ".join(exc.messages)}
+            ) from None
         return password
 
     def _prompt(self):
         if not sys.stdin.isatty():
             raise CommandError(
-                f"No password: run this in a terminal, or set {PASSWORD_ENV}."
+                _("No password: run this in a terminal, or set %(env)s.")
+                % {"env": PASSWORD_ENV}
             )
         password = getpass.getpass("Password: ")
         if password != getpass.getpass("Password (again): "):
-            raise CommandError("The two passwords differ; nothing was changed.")
+            raise CommandError(_("The two passwords differ; nothing was changed."))
         if not password:
-            raise CommandError("The password is empty; nothing was changed.")
+            raise CommandError(_("The password is empty; nothing was changed."))
         return password
 
     def _summary(self, user, created, before, after, password):
         name = user.get_username()
-        admin = "may open the admin" if user.is_staff else "no admin access"
-        roles_after = ", ".join(after) or "none"
+        admin = _("may open the admin") if user.is_staff else _("no admin access")
+        said = {
+            "name": name,
+            "before": ", ".join(before) or _("none"),
+            "after": ", ".join(after) or _("none"),
+            "admin": admin,
+        }
         if created:
-            return f"Created {name} with role {roles_after} ({admin})."
-        line = f"{name}: role {', '.join(before) or 'none'} → {roles_after} ({admin})"
+            return _("Created %(name)s with role %(after)s (%(admin)s).") % said
+        line = _("%(name)s: role %(before)s → %(after)s (%(admin)s)") % said
         if before == after:
-            line = f"{name} already has role {roles_after} ({admin})"
-        return line + ("; password changed." if password else ".")
+            line = _("%(name)s already has role %(after)s (%(admin)s)") % said
+        return line + (_("; password changed.") if password else ".")

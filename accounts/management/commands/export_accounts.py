@@ -1,6 +1,7 @@
 """``manage.py export_accounts``: the tracked accounts as CSV or JSON lines."""
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from accounts import selectors
 from accounts.exports import ACCOUNT_FIELDS, FORMATS
@@ -24,4 +25,7 @@ class Command(BaseCommand):
                 for line in lines:
                     out.write(line)
         except OSError as exc:
-            raise CommandError(f"Cannot write {output}: {exc.strerror}.") from None
+            raise CommandError(
+                _("Cannot write %(path)s: %(why)s.")
+                % {"path": output, "why": exc.strerror}
+            ) from None

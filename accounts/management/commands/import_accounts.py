@@ -7,6 +7,7 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
+from django.utils.translation import gettext as _
 
 from accounts import services
 from accounts.models import JobSource
@@ -57,21 +58,28 @@ class Command(BaseCommand):
         job = self._job(path, digest, options["reimport"])
         if options["wait"]:
             self.stderr.write(
-                f"Job #{job.pk}: reading {rows:,} rows; sending begins now"
+                _("Job #%(job)s: reading %(rows)s rows; sending begins now")
+                % {"job": job.pk, "rows": f"{rows:,}"}
             )
         invalid = self._fill(job, path, options["encoding"])
         job.refresh_from_db()
         if options["wait"]:
             seconds = time.monotonic() - started
             self.stderr.write(
-                f"Job #{job.pk}: read the whole file in {seconds:.1f} s; "
-                "sending the rest"
+                _(
+                    "Job #%(job)s: read the whole file in %(seconds)s s; "
+                    "sending the rest"
+                )
+                % {"job": job.pk, "seconds": f"{seconds:.1f}"}
             )
         extra = {"invalid_rows": invalid, **_found(job.options.get("summary", {}))}
         if not job.total:
             self.stdout.write(
-                "Nothing to import: every valid row is already imported "
-                f"or in a running job (job #{job.pk} ended with nothing to send)."
+                _(
+                    "Nothing to import: every valid row is already imported "
+                    "or in a running job (job #%(job)s ended with nothing to send)."
+                )
+                % {"job": job.pk}
             )
             return
         report(self, job, options, extra)
@@ -82,18 +90,26 @@ class Command(BaseCommand):
             with open(path, "rb") as stream:
                 read_as, summary = preview_stream(stream, encoding)
         except OSError as exc:
-            raise CommandError(f"Cannot read {path}: {exc.strerror}.") from None
+            raise CommandError(
+                _("Cannot read %(path)s: %(why)s.")
+                % {"path": path, "why": exc.strerror}
+            ) from None
         except CsvFormatError as exc:
             raise CommandError(f"{path}: {exc}") from None
         counts = {name: summary[name] for name in (*COUNTS, "to_send")}
         if as_json:
             self.stdout.write(json.dumps({"read_as": read_as, **counts}))
             return
-        self.stdout.write(f"Dry run of {path} (read as {read_as}); nothing changed:")
+        self.stdout.write(
+            _("Dry run of %(path)s (read as %(read_as)s); nothing changed:")
+            % {"path": path, "read_as": read_as}
+        )
         for name, value in counts.items():
             self.stdout.write(f"  {name}: {value}")
         for row in summary["invalid_sample"]:
-            self.stderr.write(f"line {row['line']}: {row['error']}")
+            self.stderr.write(
+                _("line %(line)s: %(why)s") % {"line": row["line"], "why": row["error"]}
+            )
 
     def _job(self, path, digest, reimport):
         """The dead earlier run's job on this file, or a new one."""
@@ -102,8 +118,11 @@ class Command(BaseCommand):
         )
         if job is not None:
             self.stderr.write(
-                f"Continuing job #{job.pk}: an earlier run of this command on the "
-                "same file did not finish (its process is gone)."
+                _(
+                    "Continuing job #%(job)s: an earlier run of this command on the "
+                    "same file did not finish (its process is gone)."
+                )
+                % {"job": job.pk}
             )
             return job
         return services.job_prepare_create(
@@ -133,10 +152,15 @@ class Command(BaseCommand):
                 )
                 if reader.unknown_columns:
                     ignored = ", ".join(reader.unknown_columns)
-                    self.stderr.write(f"ignored columns: {ignored}")
+                    self.stderr.write(
+                        _("ignored columns: %(names)s") % {"names": ignored}
+                    )
                 return digest, reader.scan()
         except OSError as exc:
-            raise CommandError(f"Cannot read {path}: {exc.strerror}.") from None
+            raise CommandError(
+                _("Cannot read %(path)s: %(why)s.")
+                % {"path": path, "why": exc.strerror}
+            ) from None
         except CsvFormatError as exc:
             raise CommandError(f"{path}: {exc}") from None
 
@@ -163,8 +187,11 @@ class Command(BaseCommand):
         except PreparationEnded:
             job.refresh_from_db()
             raise CommandError(
-                f"Job #{job.pk} was {job.get_status_display()} while {path} was "
-                "being read; nothing more was queued."
+                _(
+                    "Job #%(job)s was %(status)s while %(path)s was being read; "
+                    "nothing more was queued."
+                )
+                % {"job": job.pk, "status": job.get_status_display(), "path": path}
             ) from None
         except BaseException as exc:
             self._stop(job, path, exc)
@@ -188,7 +215,10 @@ class Command(BaseCommand):
         except StillLocked:
             pass  # the maintenance ends it once the database can be written
         if isinstance(exc, (OSError, CsvFormatError, StillLocked)):
-            raise CommandError(f"{path}: {reason} Job #{job.pk} is stopped.") from None
+            raise CommandError(
+                _("%(path)s: %(why)s Job #%(job)s is stopped.")
+                % {"path": path, "why": reason, "job": job.pk}
+            ) from None
 
 
 class InvalidRows:

@@ -1,6 +1,7 @@
 """``manage.py maintenance``: the scheduled upkeep, run by hand."""
 
 from django.core.management.base import BaseCommand
+from django.utils.translation import gettext as _
 
 from accounts import maintenance
 
@@ -18,6 +19,11 @@ class Command(BaseCommand):
 
     def handle(self, *args, no_reconcile, **options):
         resumed, check = maintenance.maintenance(reconcile=not no_reconcile)
-        self.stdout.write(f"resumed preparations: {resumed or 'none'}")
+        self.stdout.write(
+            _("resumed preparations: %(jobs)s") % {"jobs": resumed or _("none")}
+        )
         if check:
-            self.stdout.write(f"check job #{check.pk} queued ({check.total} accounts)")
+            self.stdout.write(
+                _("check job #%(job)s queued (%(count)s accounts)")
+                % {"job": check.pk, "count": check.total}
+            )

@@ -1,6 +1,7 @@
 """``manage.py resume_job ID``: send a paused job again once its settings are fixed."""
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from accounts import services
 from accounts.models import ImportJob, JobStatus
@@ -22,11 +23,11 @@ class Command(BaseCommand):
     def handle(self, *args, job, **options):
         found = ImportJob.objects.filter(pk=job).first()
         if found is None:
-            raise CommandError(f"There is no job #{job}.")
+            raise CommandError(_("There is no job #%(job)s.") % {"job": job})
         if found.status != JobStatus.PAUSED:
             raise CommandError(
-                f"Job #{job} is {found.get_status_display()}, not paused: "
-                "there is nothing to resume."
+                _("Job #%(job)s is %(status)s, not paused: there is nothing to resume.")
+                % {"job": job, "status": found.get_status_display()}
             )
         services.job_resume(job=found)
         report(self, found, options)

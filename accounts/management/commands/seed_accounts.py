@@ -14,6 +14,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.im.errors import describe
 from accounts.models import (
@@ -100,27 +101,43 @@ class Command(BaseCommand):
 
     def handle(self, *args, count, prefix, force, **options):
         if count < 1:
-            raise CommandError("--count must be 1 or more.")
+            raise CommandError(_("--count must be 1 or more."))
         if connection.vendor not in _SERIES:
-            raise CommandError(f"seed_accounts does not support {connection.vendor}.")
+            raise CommandError(
+                _("seed_accounts does not support %(vendor)s.")
+                % {"vendor": connection.vendor}
+            )
         width = max(7, len(str(count)))
         if len(prefix.encode()) + width > 32 or not prefix.isascii() or " " in prefix:
-            raise CommandError("--prefix must be short printable ASCII without spaces.")
+            raise CommandError(
+                _("--prefix must be short printable ASCII without spaces.")
+            )
         started = time.monotonic()
         with transaction.atomic():
             if seeded(prefix).exists():
                 if not force:
                     raise CommandError(
-                        f"Accounts starting with {prefix!r} exist already; "
-                        "use --force to replace them."
+                        _(
+                            "Accounts starting with %(prefix)r exist already; "
+                            "use --force to replace them."
+                        )
+                        % {"prefix": prefix}
                     )
                 unseed(prefix)
             jobs = seed(prefix=prefix, count=count, width=width)
         refresh_statistics()
         seconds = time.monotonic() - started
         self.stdout.write(
-            f"Seeded {count:,} accounts ({prefix}{1:0{width}d}…) and {len(jobs)} jobs "
-            f"in {seconds:.1f} s."
+            _(
+                "Seeded %(count)s accounts (%(first)s…) and %(jobs)s jobs "
+                "in %(seconds)s s."
+            )
+            % {
+                "count": f"{count:,}",
+                "first": f"{prefix}{1:0{width}d}",
+                "jobs": len(jobs),
+                "seconds": f"{seconds:.1f}",
+            }
         )
 
 

@@ -52,7 +52,8 @@
         var shown = Math.floor(data.fraction * 100);
         bar.value = shown;
         percent.textContent = String(shown);
-        rows.textContent = data.rows.toLocaleString("en-US");
+        // Digits grouped as the page's language groups them, like the server's figures.
+        rows.textContent = data.rows.toLocaleString(document.documentElement.lang || "en");
         box.setAttribute("data-rows", String(data.rows));
         window.setTimeout(poll, 1000);
       })
