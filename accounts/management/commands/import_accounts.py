@@ -3,6 +3,7 @@
 import hashlib
 import json
 import time
+from contextlib import contextmanager
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -21,6 +22,19 @@ from ._jobs import add_wait_arguments, report
 from ._signals import terminate_as_interrupt
 
 SHOWN_ERRORS = 50
+
+
+@contextmanager
+def file_errors(path):
+    """A file that cannot be opened or read as rows, as the command's one error."""
+    try:
+        yield
+    except OSError as exc:
+        raise CommandError(
+            _("Cannot read %(path)s: %(why)s.") % {"path": path, "why": exc.strerror}
+        ) from None
+    except CsvFormatError as exc:
+        raise CommandError(f"{path}: {exc}") from None
 
 
 class Command(BaseCommand):
@@ -86,16 +100,8 @@ class Command(BaseCommand):
 
     def _dry_run(self, path, encoding, as_json):
         """The upload page's preview of the file, printed; nothing is written."""
-        try:
-            with open(path, "rb") as stream:
-                read_as, summary = preview_stream(stream, encoding)
-        except OSError as exc:
-            raise CommandError(
-                _("Cannot read %(path)s: %(why)s.")
-                % {"path": path, "why": exc.strerror}
-            ) from None
-        except CsvFormatError as exc:
-            raise CommandError(f"{path}: {exc}") from None
+        with file_errors(path), open(path, "rb") as stream:
+            read_as, summary = preview_stream(stream, encoding)
         counts = {name: summary[name] for name in (*COUNTS, "to_send")}
         if as_json:
             self.stdout.write(json.dumps({"read_as": read_as, **counts}))
@@ -143,26 +149,16 @@ class Command(BaseCommand):
         not validated here (invalid ones are skipped and reported while the
         file is read into the job).
         """
-        try:
-            with open(path, "rb") as stream:
-                digest = hashlib.file_digest(stream, "sha256").hexdigest()
-                stream.seek(0)
-                reader = open_rows(
-                    stream, encoding=encoding, max_rows=settings.UPLOAD_MAX_ROWS
-                )
-                if reader.unknown_columns:
-                    ignored = ", ".join(reader.unknown_columns)
-                    self.stderr.write(
-                        _("ignored columns: %(names)s") % {"names": ignored}
-                    )
-                return digest, reader.scan()
-        except OSError as exc:
-            raise CommandError(
-                _("Cannot read %(path)s: %(why)s.")
-                % {"path": path, "why": exc.strerror}
-            ) from None
-        except CsvFormatError as exc:
-            raise CommandError(f"{path}: {exc}") from None
+        with file_errors(path), open(path, "rb") as stream:
+            digest = hashlib.file_digest(stream, "sha256").hexdigest()
+            stream.seek(0)
+            reader = open_rows(
+                stream, encoding=encoding, max_rows=settings.UPLOAD_MAX_ROWS
+            )
+            if reader.unknown_columns:
+                ignored = ", ".join(reader.unknown_columns)
+                self.stderr.write(_("ignored columns: %(names)s") % {"names": ignored})
+            return digest, reader.scan()
 
     def _fill(self, job, path, encoding):
         """Fill ``job`` from the file in short transactions; the invalid row count.
