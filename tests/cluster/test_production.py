@@ -27,7 +27,8 @@ from tests.fixtures_production import (
     http_wait,
     signed_in_session,
 )
-from tests.personas import IMPORTER, PASSWORD, make_user
+from tests.integration.test_roles import user_with_role
+from tests.personas import PASSWORD
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 pytestmark = [
@@ -136,7 +137,8 @@ def _wait_settled(session, base, job_id, timeout=90):
 
 def test_it_imports_a_csv_through_gunicorn_and_qclusters_and_serves_static(layout):
     base = layout["url"]
-    _server_side_password(make_user("ops-importer", *IMPORTER))
+    # The importer role as a deployment has it (its group's permissions).
+    _server_side_password(user_with_role("importer", "ops-importer"))
     session = signed_in_session(base, "ops-importer", PASSWORD)
     rows = [(f"prod{i:04d}", f"Person {i}") for i in range(250)]
 
