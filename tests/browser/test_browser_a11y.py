@@ -175,7 +175,15 @@ def test_the_top_bar_folds_into_a_menu_on_a_phone(page, live_server, im_settings
     assert toggle.get_attribute("aria-expanded") == "true"
     assert nav.is_visible()
     links = nav.get_by_role("link").all_inner_texts()
-    assert links == ["首页", "导入单个账号", "上传 CSV", "账号", "任务", "管理后台"]
+    assert links == [
+        "首页",
+        "导入单个账号",
+        "上传 CSV",
+        "账号",
+        "任务",
+        "上传记录",
+        "管理后台",
+    ]
     screenshot(page, "home-menu-open-zh-hans-dark-phone")
 
 
