@@ -6,12 +6,11 @@ here as a worker would (tests/cluster has them run by real qcluster workers).
 
 import json
 from datetime import timedelta
+from unittest import mock
 
 import pytest
-from django.conf import settings
 from django.core import mail
 from django.core.management import CommandError, call_command
-from django_q.models import OrmQ
 
 from accounts import services
 from accounts.models import (
@@ -365,9 +364,11 @@ def test_a_job_whose_announcement_was_lost_is_announced_by_the_sweep(
         later = lost.finished_at + timedelta(
             seconds=notifications.ANNOUNCE_GRACE_SECONDS + 1
         )
-        assert notifications.jobs_unannounced(now=later) == [lost.pk]
-        queued = OrmQ.objects.filter(key=settings.Q_CLUSTER["name"])
-        assert any(q.func() == "accounts.tasks.job_notify" for q in queued)
+        with mock.patch.object(notifications, "async_task") as queue:
+            assert notifications.jobs_unannounced(now=later) == [lost.pk]
+        queue.assert_called_once_with(
+            "accounts.tasks.job_notify", lost.pk, group="notify"
+        )
         assert notifications.job_notify(job_id=lost.pk) == 1
         deliver_all(lost)
         assert notifications.jobs_unannounced(now=later) == []
