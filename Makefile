@@ -59,7 +59,7 @@ test-fast: install messages
 
 # The same suite on PostgreSQL with the Redis broker (the scale-out set-up).
 test-postgres: install messages
-	DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS) $(PY) -m pytest -m "not browser and not walk"
+	DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS) $(PY) -m pytest -m "not browser"
 
 # Style, formatting, and the architecture contracts in pyproject.toml.
 lint: install
