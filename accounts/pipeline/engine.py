@@ -360,8 +360,9 @@ class Engine(SenderSide):
     def _hold(self, view, units, now):
         # Held before anything else can fail, so a claim is never lost here.
         wait = part_filled(units) if view.preparing else []
+        waiting = {id(unit) for unit in wait}
         with self._cv:
-            self._ready.extend(u for u in units if all(u is not w for w in wait))
+            self._ready.extend(u for u in units if id(u) not in waiting)
             self._unsent.extend(wait)
             self._cv.notify_all()
         if view.status == JobStatus.QUEUED:

@@ -14,6 +14,7 @@ import time
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django_q.tasks import async_task
 
 from accounts.audit.records import audit_job_ended
 
@@ -35,7 +36,6 @@ from .policy import wait_backoff
 
 log = logging.getLogger(__name__)
 SWEEP_CHUNK = 5000  # items a transaction: the write lock is held a moment at a time
-log = logging.getLogger(__name__)
 
 
 def _logged(job_id, changed, message, *args):
@@ -280,8 +280,6 @@ def ended(job):
     job_id = job.pk
 
     def notify():
-        from django_q.tasks import async_task
-
         try:
             async_task("accounts.tasks.job_notify", job_id, group="notify")
         except Exception:  # a broker outage must not fail the engine's write
