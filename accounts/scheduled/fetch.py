@@ -21,6 +21,7 @@ from accounts.outbound import (
     fetch_session,
     listed_check,
 )
+from accounts.params import id_or_none
 from accounts.uploads.files import UploadError
 
 CHUNK_BYTES = 1 << 16
@@ -117,7 +118,8 @@ class _Download:
     def __init__(self, response, name):
         self.name = name
         length = response.headers.get("Content-Length", "")
-        self.size = int(length) if length.isdigit() else None
+        # "²".isdigit() is true; a hostile server's header must not crash the run.
+        self.size = id_or_none(length)
         self._response = response
 
     def chunks(self):

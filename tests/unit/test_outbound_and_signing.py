@@ -2,11 +2,13 @@
 
 import hashlib
 import hmac
+from types import SimpleNamespace
 
 import pytest
 
 from accounts.notifications.signing import signature, signature_valid, signed_headers
 from accounts.outbound import OutboundRefused, fetch_check, url_check
+from accounts.scheduled.fetch import _Download
 
 
 def test_the_signature_is_hmac_sha256_of_timestamp_dot_body():
@@ -94,3 +96,11 @@ def test_the_readmes_receiver_snippet_verifies_a_signed_body():
     headers = signed_headers(secret="k" * 20, event="job.done", timestamp=9, body=body)
     assert namespace["verified"]("k" * 20, headers, body)
     assert not namespace["verified"]("k" * 20, headers, body + b" ")
+
+
+@pytest.mark.parametrize(
+    "length, size", [("1234", 1234), ("²", None), ("-5", None), ("", None)]
+)
+def test_a_downloads_size_is_read_strictly_from_its_content_length(length, size):
+    response = SimpleNamespace(headers={"Content-Length": length})
+    assert _Download(response, "users.csv").size == size
